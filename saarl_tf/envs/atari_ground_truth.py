@@ -1,0 +1,121 @@
+"""Atari frames with ground-truth object boxes, from OCAtari (the `eval` extra).
+
+OCAtari reads object positions from the console's RAM. It steps its own gymnasium ALE
+environment one frame at a time; this module applies the same preprocessing as
+`AtariVectorEnv` (max over the last two of 4 skipped frames, grayscale, area resize to
+84x84, 4-frame stack) and maps OCAtari's boxes from the 160x210 screen to 84x84 pixels,
+so masks computed on these observations can be scored against the boxes.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+_SCREEN_HEIGHT, _SCREEN_WIDTH = 210, 160
+_FRAME_SIZE = 84
+# Scenery that OCAtari lists as objects but that never moves: the attention mask is
+# meant to ignore it, so it is not ground truth here. 'NoObject*' are empty slots.
+STATIC_CATEGORIES = frozenset({'Pill', 'PowerPill', 'Block', 'Shield', 'OxygenBar'})
+
+
+class LabelledFrames(NamedTuple):
+  """F observations with their moving objects (K = the most in any frame).
+
+  observations: uint8 [F, 84, 84, 4], newest frame last.
+  centres: float32 [F, K, 2] (row, col) in 84x84 pixels; NaN rows pad.
+  boxes: float32 [F, K, 4] (top, left, bottom, right) in 84x84 pixels; NaN rows pad.
+  object_pixels: bool [F, 84, 84], the union of the boxes.
+  """
+  observations: np.ndarray
+  centres: np.ndarray
+  boxes: np.ndarray
+  object_pixels: np.ndarray
+
+
+def _to_gray84(rgb_frames) -> np.ndarray:
+  import cv2  # pylint: disable=g-import-not-at-top
+  frame = np.maximum(rgb_frames[-1], rgb_frames[-2]) if len(rgb_frames) > 1 else (
+      rgb_frames[-1])
+  gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+  return cv2.resize(gray, (_FRAME_SIZE, _FRAME_SIZE), interpolation=cv2.INTER_AREA)
+
+
+def collect_labelled_frames(game: str, num_frames: int, seed: int = 0,
+                            warmup_steps: int = 60, frame_skip: int = 4,
+                            every: int = 4) -> LabelledFrames:
+  """Plays `game` with a random policy and keeps every `every`-th agent step.
+
+  Args:
+    game: game name as the paper writes it ('MsPacman').
+    num_frames: F, observations to return.
+    seed: seeds the emulator and the random policy.
+    warmup_steps: agent steps played before the first kept one (skips the start
+      screen, when few objects move).
+    frame_skip: emulator frames per agent step.
+    every: keep one agent step in this many, so the frames are less alike.
+
+  Raises:
+    ImportError: OCAtari is not installed (`pip install -e .[eval]`).
+    ValueError: OCAtari has no RAM extraction for this game.
+  """
+  try:
+    from ocatari.core import OCAtari  # pylint: disable=g-import-not-at-top
+  except ImportError as error:
+    raise ImportError('Atari ground truth needs OCAtari: pip install -e ".[eval]"'
+                      ) from error
+  from saarl_tf.envs import atari  # pylint: disable=g-import-not-at-top
+  stem = ''.join(part.capitalize() for part in atari.ale_game_id(game).split('_'))
+  try:
+    env = OCAtari(stem, mode='ram', hud=False, obs_mode='ori', render_mode=None,
+                  frameskip=1, repeat_action_probability=0.0)
+  except Exception as error:  # OCAtari raises several types for unsupported games.
+    raise ValueError(f'OCAtari has no object extraction for {game!r}: {error}'
+                     ) from error
+  rng = np.random.default_rng(seed)
+  num_actions = env.action_space.n
+  screen, _ = env.reset(seed=seed)
+  stack = [_to_gray84([screen])] * 4
+  observations, all_boxes = [], []
+  step = 0
+  while len(observations) < num_frames:
+    action = int(rng.integers(num_actions))
+    screens, done = [], False
+    for _ in range(frame_skip):
+      screen, _, truncated, terminated, _ = env.step(action)
+      screens.append(screen)
+      if terminated or truncated:
+        done = True
+        break
+    if done:
+      screen, _ = env.reset()
+      stack = [_to_gray84([screen])] * 4
+      continue
+    stack = stack[1:] + [_to_gray84(screens)]
+    step += 1
+    if step <= warmup_steps or step % every:
+      continue
+    boxes = []
+    for obj in env.objects:
+      if (not getattr(obj, 'visible', True) or obj.category in STATIC_CATEGORIES
+          or obj.category.startswith('NoObject')):
+        continue
+      x, y, w, h = obj.xywh
+      if w <= 0 or h <= 0:
+        continue
+      boxes.append((y * _FRAME_SIZE / _SCREEN_HEIGHT, x * _FRAME_SIZE / _SCREEN_WIDTH,
+                    (y + h) * _FRAME_SIZE / _SCREEN_HEIGHT,
+                    (x + w) * _FRAME_SIZE / _SCREEN_WIDTH))
+    observations.append(np.stack(stack, axis=-1))
+    all_boxes.append(np.array(boxes, np.float32).reshape(-1, 4))
+  env.close()
+
+  most = max(1, max(len(b) for b in all_boxes))
+  boxes = np.full((num_frames, most, 4), np.nan, np.float32)
+  pixels = np.zeros((num_frames, _FRAME_SIZE, _FRAME_SIZE), bool)
+  for i, frame_boxes in enumerate(all_boxes):
+    boxes[i, :len(frame_boxes)] = frame_boxes
+    for top, left, bottom, right in frame_boxes:
+      pixels[i, int(top):int(np.ceil(bottom)), int(left):int(np.ceil(right))] = True
+  centres = np.stack([(boxes[..., 0] + boxes[..., 2]) / 2,
+                      (boxes[..., 1] + boxes[..., 3]) / 2], axis=-1)
+  return LabelledFrames(np.stack(observations), centres, boxes, pixels)

@@ -1,0 +1,235 @@
+"""The self-supervised attention module (paper, "Method: Self-Supervised Attention").
+
+An auto-encoder with a bottleneck in the attention mask: the target frame x_t is
+reconstructed from features that take the background from a source frame x_s of the
+same game play and only the masked (foreground) features from x_t,
+
+  Phi^(x_s, x_t) = (1 - Psi(x_s)) (1 - Psi(x_t)) Phi(x_s) + Psi(x_t) Phi(x_t),
+
+and the mask pays an L1 price, so it must select the regions that change: the objects.
+
+Shapes (defaults, as in the authors' code; ../shared/DESIGN.md section 5): frames are
+84x84 with one channel in [0, 1]; Phi is [7, 7, 32]; Psi is [7, 7] in [0, 1], the size
+of the actor-critic's last conv feature map, which the mask multiplies.
+"""
+
+from typing import Dict, NamedTuple, Tuple
+
+import tensorflow as tf
+
+# The actor-critic's conv stack (filters, kernel, stride): 84 -> 20 -> 9 -> 7.
+CONV_LAYERS = ((32, 8, 4), (64, 4, 2), (32, 3, 1))
+FRAME_SIZE = 84
+MASK_SIZE = 7
+FEATURE_DEPTH = CONV_LAYERS[-1][0]
+
+
+def preprocess_frames(observations: tf.Tensor) -> tf.Tensor:
+  """The attention module's input: the newest frame of each stack, in [0, 1].
+
+  Args:
+    observations: uint8 [B, 84, 84, C] stacked frames, newest frame last (C >= 1).
+
+  Returns:
+    float32 [B, 84, 84, 1].
+  """
+  return tf.cast(observations[..., -1:], tf.float32) / 255.0
+
+
+def _conv_stack(name: str, layer_norm: bool) -> tf.keras.Sequential:
+  layers = []
+  for i, (filters, kernel, stride) in enumerate(CONV_LAYERS):
+    layers.append(tf.keras.layers.Conv2D(
+        filters, kernel, stride, padding='valid', name=f'conv{i}',
+        activation=None if layer_norm else 'relu'))
+    if layer_norm:
+      layers.append(tf.keras.layers.LayerNormalization(axis=[1, 2, 3],
+                                                       name=f'norm{i}'))
+      layers.append(tf.keras.layers.ReLU(name=f'relu{i}'))
+  return tf.keras.Sequential(layers, name=name)
+
+
+class Encoder(tf.keras.Model):
+  """Phi: float32 frames [B, 84, 84, 1] -> features float32 [B, 7, 7, 32], >= 0."""
+
+  def __init__(self, name: str = 'encoder'):
+    super().__init__(name=name)
+    self.convs = _conv_stack('convs', layer_norm=False)
+
+  def call(self, frames: tf.Tensor) -> tf.Tensor:
+    return self.convs(frames)
+
+
+class MaskGenerator(tf.keras.Model):
+  """Psi: float32 frames [B, 84, 84, 1] -> mask float32 [B, 7, 7] in [0, 1]."""
+
+  def __init__(self, name: str = 'mask_generator'):
+    super().__init__(name=name)
+    self.convs = _conv_stack('convs', layer_norm=True)
+    self.to_mask = tf.keras.layers.Conv2D(1, 1, activation='sigmoid', name='to_mask')
+
+  def call(self, frames: tf.Tensor) -> tf.Tensor:
+    return tf.squeeze(self.to_mask(self.convs(frames)), axis=-1)
+
+
+class SubPixelConvTranspose(tf.keras.layers.Layer):
+  """A transposed convolution with kernel = 2 x stride, as pad + conv + depth_to_space.
+
+  Each output pixel of a transposed conv (kernel k = 2s, stride s, 'valid') depends on
+  a 2x2 window of inputs, with weights that depend on its phase (position mod s). A
+  2x2 conv to s*s*filters channels followed by `depth_to_space(s)` computes exactly
+  that family of maps, with the same output size ((n - 1) s + k), and is 2x faster on
+  CPU than `Conv2DTranspose` for the decoder's last upsampling.
+  """
+
+  def __init__(self, filters: int, kernel_size: int, strides: int,
+               activation=None, **kwargs):
+    super().__init__(**kwargs)
+    if kernel_size != 2 * strides:
+      raise ValueError(f'SubPixelConvTranspose needs kernel_size == 2 * strides, '
+                       f'got kernel_size={kernel_size}, strides={strides}')
+    self.strides = strides
+    self.conv = tf.keras.layers.Conv2D(filters * strides * strides, 2, name='conv')
+    self.activation = tf.keras.activations.get(activation)
+
+  def call(self, inputs: tf.Tensor) -> tf.Tensor:
+    """float32 [B, n, n, C] -> [B, (n - 1) s + 2s, same, filters]."""
+    padded = tf.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    return self.activation(tf.nn.depth_to_space(self.conv(padded), self.strides))
+
+
+class ConvToOneChannel(tf.keras.layers.Layer):
+  """A 'same' k x k conv to one channel, as a depthwise conv summed over channels.
+
+  The same map as `Conv2D(1, k, padding='same')`; TensorFlow's CPU kernel for a
+  single output channel is 2.5x slower than this at 84x84x16.
+  """
+
+  def __init__(self, kernel_size: int, **kwargs):
+    super().__init__(**kwargs)
+    self.depthwise = tf.keras.layers.DepthwiseConv2D(
+        kernel_size, padding='same', use_bias=False, name='depthwise')
+
+  def build(self, input_shape):
+    self.bias = self.add_weight('bias', [1], initializer='zeros')
+    super().build(input_shape)
+
+  def call(self, inputs: tf.Tensor) -> tf.Tensor:
+    """float32 [B, H, W, C] -> [B, H, W, 1]."""
+    return tf.reduce_sum(self.depthwise(inputs), axis=-1, keepdims=True) + self.bias
+
+
+class Decoder(tf.keras.Model):
+  """Features float32 [B, 7, 7, 32] -> frame float32 [B, 84, 84, 1] (unbounded)."""
+
+  def __init__(self, name: str = 'decoder'):
+    super().__init__(name=name)
+    # Mirrors the encoder: 7 -> 9 -> 20 -> 84, then a 3x3 conv to one channel.
+    self.deconvs = tf.keras.Sequential([
+        tf.keras.layers.Conv2DTranspose(64, 3, 1, activation='relu', name='deconv0'),
+        tf.keras.layers.Conv2DTranspose(32, 4, 2, activation='relu', name='deconv1'),
+        SubPixelConvTranspose(16, 8, 4, activation='relu', name='deconv2'),
+        ConvToOneChannel(3, name='to_frame'),
+    ], name='deconvs')
+
+  def call(self, features: tf.Tensor) -> tf.Tensor:
+    return self.deconvs(features)
+
+
+class AttentionOutputs(NamedTuple):
+  """What `SelfSupervisedAttention` computes for a batch of B pairs.
+
+  reconstruction: x^_t from the mixed features, float32 [B, 84, 84, 1].
+  auto_reconstruction: x^auto_t from Phi(x_t) alone, float32 [B, 84, 84, 1].
+  source_mask, target_mask: Psi(x_s), Psi(x_t), float32 [B, 7, 7] in [0, 1].
+  """
+  reconstruction: tf.Tensor
+  auto_reconstruction: tf.Tensor
+  source_mask: tf.Tensor
+  target_mask: tf.Tensor
+
+
+class SelfSupervisedAttention(tf.keras.Model):
+  """Encoder, mask generator and decoder, trained on frame pairs with `mask_loss`."""
+
+  def __init__(self, name: str = 'self_supervised_attention'):
+    super().__init__(name=name)
+    self.encoder = Encoder()
+    self.mask_generator = MaskGenerator()
+    self.decoder = Decoder()
+
+  def mask(self, observations: tf.Tensor) -> tf.Tensor:
+    """Psi of raw observations.
+
+    Args:
+      observations: uint8 [B, 84, 84, C] stacked frames, newest frame last.
+
+    Returns:
+      float32 [B, 7, 7] in [0, 1].
+    """
+    return self.mask_generator(preprocess_frames(observations))
+
+  def call(self, pair: Tuple[tf.Tensor, tf.Tensor]) -> AttentionOutputs:
+    """Reconstructs x_t from (x_s, x_t).
+
+    Args:
+      pair: (x_s, x_t), each float32 [B, 84, 84, 1] in [0, 1] (`preprocess_frames`).
+
+    Returns:
+      `AttentionOutputs`.
+    """
+    source, target = pair
+    both = tf.concat([source, target], axis=0)   # one pass of each net for both
+    features = self.encoder(both)
+    masks = self.mask_generator(both)
+    source_features, target_features = tf.split(features, 2, axis=0)
+    source_mask, target_mask = tf.split(masks, 2, axis=0)
+    # Only the target branch learns from the mixed reconstruction (authors' code).
+    keep_source = (1.0 - tf.stop_gradient(source_mask)) * (1.0 - target_mask)
+    mixed = (keep_source[..., None] * tf.stop_gradient(source_features)
+             + target_mask[..., None] * target_features)
+    reconstructions = self.decoder(tf.concat([mixed, target_features], axis=0))
+    reconstruction, auto_reconstruction = tf.split(reconstructions, 2, axis=0)
+    return AttentionOutputs(reconstruction, auto_reconstruction, source_mask,
+                            target_mask)
+
+
+def thresholded_squared_error(prediction: tf.Tensor, target: tf.Tensor,
+                              delta: float) -> tf.Tensor:
+  """||prediction - target||^2_{2*}: squared errors below delta count as 0.
+
+  Args:
+    prediction, target: float32 [B, H, W, C], pixels in [0, 1].
+    delta: threshold on each pixel's squared error.
+
+  Returns:
+    float32 scalar: the kept squared errors, averaged over all B*H*W*C pixels.
+  """
+  squared = tf.square(prediction - target)
+  return tf.reduce_mean(tf.where(squared >= delta, squared, 0.0))
+
+
+def mask_loss(target: tf.Tensor, outputs: AttentionOutputs, delta: float = 0.01,
+              sparsity_weight: float = 1e-3) -> Dict[str, tf.Tensor]:
+  """L_mask = ||x^_t - x_t||^2_{2*} + ||x^auto_t - x_t||^2 + lambda_m ||Psi(x_t)||_1.
+
+  Args:
+    target: x_t, float32 [B, 84, 84, 1] in [0, 1].
+    outputs: `SelfSupervisedAttention` outputs for the pairs.
+    delta: threshold of the first term (paper's delta), on squared pixel errors.
+    sparsity_weight: lambda_m.
+
+  Returns:
+    float32 scalars: 'reconstruction' (thresholded), 'auto_reconstruction',
+    'sparsity' (the mask's mean, before weighting) and 'total'. Means over pixels
+    and mask cells, so the loss does not grow with the batch or frame size.
+  """
+  reconstruction = thresholded_squared_error(outputs.reconstruction, target, delta)
+  auto_reconstruction = tf.reduce_mean(
+      tf.square(outputs.auto_reconstruction - target))
+  sparsity = tf.reduce_mean(outputs.target_mask)
+  total = reconstruction + auto_reconstruction + sparsity_weight * sparsity
+  return {'reconstruction': reconstruction,
+          'auto_reconstruction': auto_reconstruction,
+          'sparsity': sparsity,
+          'total': total}

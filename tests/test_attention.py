@@ -1,0 +1,164 @@
+"""The self-supervised attention module, its loss, and the mask metrics."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from saarl_tf import mask_metrics
+from saarl_tf.models import attention
+
+
+def _frames(batch, seed):
+  return tf.random.stateless_uniform([batch, 84, 84, 1], [seed, 0])
+
+
+@pytest.fixture(scope='module')
+def model():
+  net = attention.SelfSupervisedAttention()
+  net((_frames(1, 0), _frames(1, 1)))
+  return net
+
+
+def test_shapes_and_ranges(model):
+  outputs = model((_frames(3, 0), _frames(3, 1)))
+  assert outputs.reconstruction.shape == (3, 84, 84, 1)
+  assert outputs.auto_reconstruction.shape == (3, 84, 84, 1)
+  assert outputs.source_mask.shape == outputs.target_mask.shape == (3, 7, 7)
+  assert model.encoder(_frames(2, 0)).shape == (2, 7, 7, attention.FEATURE_DEPTH)
+  masks = model.mask(tf.cast(_frames(5, 2) * 255, tf.uint8))
+  assert masks.shape == (5, 7, 7)
+  assert tf.reduce_min(masks) >= 0.0 and tf.reduce_max(masks) <= 1.0
+
+
+def test_mask_reads_only_the_newest_frame(model):
+  stack = tf.cast(tf.random.stateless_uniform([2, 84, 84, 4], [3, 0]) * 255, tf.uint8)
+  changed_old_frames = tf.concat([255 - stack[..., :3], stack[..., 3:]], axis=-1)
+  np.testing.assert_array_equal(model.mask(stack), model.mask(changed_old_frames))
+
+
+def test_threshold_ignores_small_errors_and_keeps_large_ones():
+  target = tf.zeros([2, 4, 4, 1])
+  small = tf.fill([2, 4, 4, 1], 0.05)      # squared error 0.0025 < delta
+  large = tf.fill([2, 4, 4, 1], 0.2)       # squared error 0.04 >= delta
+  assert float(attention.thresholded_squared_error(small, target, 0.01)) == 0.0
+  np.testing.assert_allclose(
+      attention.thresholded_squared_error(large, target, 0.01), 0.04, rtol=1e-6)
+  half = tf.concat([small[:1], large[1:]], axis=0)
+  np.testing.assert_allclose(       # averaged over all pixels, kept ones only
+      attention.thresholded_squared_error(half, target, 0.01), 0.02, rtol=1e-6)
+  # delta = 0 is plain mean squared error.
+  np.testing.assert_allclose(
+      attention.thresholded_squared_error(small, target, 0.0), 0.0025, rtol=1e-5)
+
+
+def test_all_ones_mask_reconstructs_perfectly_but_pays_full_sparsity():
+  target = _frames(2, 5)
+  ones = tf.ones([2, 7, 7])
+  outputs = attention.AttentionOutputs(target, target, ones, ones)
+  losses = attention.mask_loss(target, outputs, delta=0.01, sparsity_weight=1e-3)
+  assert float(losses['reconstruction']) == 0.0
+  assert float(losses['auto_reconstruction']) == 0.0
+  assert float(losses['sparsity']) == 1.0
+  np.testing.assert_allclose(losses['total'], 1e-3)
+  zeros = attention.AttentionOutputs(target, target, ones, tf.zeros([2, 7, 7]))
+  assert float(attention.mask_loss(target, zeros)['total']) == 0.0
+
+
+def _with_mask_bias(model, bias):
+  """Forces Psi to sigmoid(bias) everywhere by zeroing the 1x1 conv's kernel."""
+  kernel, old_bias = model.mask_generator.to_mask.get_weights()
+  model.mask_generator.to_mask.set_weights([np.zeros_like(kernel),
+                                            np.full_like(old_bias, bias)])
+  return kernel, old_bias
+
+
+def test_transport_takes_target_under_the_mask_and_source_elsewhere(model):
+  source, target = _frames(2, 7), _frames(2, 8)
+  saved = _with_mask_bias(model, 30.0)            # Psi = 1: all from x_t
+  try:
+    full = model((source, target))
+    np.testing.assert_allclose(full.reconstruction, full.auto_reconstruction,
+                               atol=1e-5)
+    _with_mask_bias(model, -30.0)                 # Psi = 0: all from x_s
+    empty = model((source, target))
+    from_source = model.decoder(model.encoder(source))
+    np.testing.assert_allclose(empty.reconstruction, from_source, atol=1e-5)
+  finally:
+    model.mask_generator.to_mask.set_weights(saved)
+
+
+def test_gradients_reach_every_part_but_not_the_source_branch(model):
+  source, target = _frames(4, 9), _frames(4, 10)
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch(source)
+    outputs = model((source, target))
+    losses = attention.mask_loss(target, outputs)
+  for part in (model.encoder, model.mask_generator, model.decoder):
+    gradients = tape.gradient(losses['total'], part.trainable_variables)
+    assert part.trainable_variables
+    for variable, gradient in zip(part.trainable_variables, gradients):
+      assert gradient is not None, variable.name
+      assert float(tf.norm(gradient)) > 0.0, variable.name
+  # Phi(x_s) and Psi(x_s) are held fixed: nothing flows back into the source frame.
+  source_gradient = tape.gradient(losses['total'], source)
+  assert source_gradient is None or not np.any(source_gradient.numpy())
+
+
+def test_sub_pixel_layer_equals_a_transposed_convolution():
+  filters, kernel, stride, depth = 3, 8, 4, 5
+  inputs = tf.random.stateless_normal([2, 6, 6, depth], [1, 2])
+  reference = tf.keras.layers.Conv2DTranspose(filters, kernel, stride)
+  expected = reference(inputs)
+  w_t, b_t = reference.get_weights()          # [k, k, filters, depth], [filters]
+  layer = attention.SubPixelConvTranspose(filters, kernel, stride)
+  layer(inputs)
+  w_s = np.zeros_like(layer.conv.get_weights()[0])   # [2, 2, depth, s*s*filters]
+  for tap_r in range(2):
+    for tap_c in range(2):
+      for phase_r in range(stride):
+        for phase_c in range(stride):
+          channels = slice((phase_r * stride + phase_c) * filters,
+                           (phase_r * stride + phase_c + 1) * filters)
+          w_s[tap_r, tap_c, :, channels] = w_t[
+              phase_r + stride * (1 - tap_r), phase_c + stride * (1 - tap_c)].T
+  layer.conv.set_weights([w_s, np.tile(b_t, stride * stride)])
+  got = layer(inputs)
+  assert got.shape == expected.shape == (2, 28, 28, filters)
+  np.testing.assert_allclose(got, expected, atol=1e-5)
+  with pytest.raises(ValueError, match='kernel_size == 2 \\* strides'):
+    attention.SubPixelConvTranspose(3, 3, 1)
+
+
+def test_one_channel_layer_equals_a_convolution():
+  inputs = tf.random.stateless_normal([2, 10, 10, 4], [3, 4])
+  reference = tf.keras.layers.Conv2D(1, 3, padding='same')
+  expected = reference(inputs)
+  kernel, bias = reference.get_weights()       # [3, 3, 4, 1], [1]
+  layer = attention.ConvToOneChannel(3)
+  layer(inputs)
+  layer.depthwise.set_weights([kernel])        # the depthwise kernel has its shape
+  layer.bias.assign(bias)
+  np.testing.assert_allclose(layer(inputs), expected, atol=1e-5)
+
+
+def test_mask_quality_on_hand_made_masks():
+  masks = np.zeros((2, 7, 7))
+  masks[0, 0, 0] = 1.0          # covers the object at pixel (5, 5)
+  masks[0, 6, 6] = 0.4          # below 0.5: the object at (80, 80) is missed
+  masks[1, 3, 3] = 1.0          # off-object mass in frame 1
+  centres = np.array([[[5.0, 5.0], [80.0, 80.0]],
+                      [[5.0, 5.0], [np.nan, np.nan]]])
+  pixels = np.zeros((2, 84, 84), bool)
+  pixels[:, 3:8, 3:8] = True
+  pixels[0, 78:83, 78:83] = True
+  quality = mask_metrics.mask_quality(masks, centres, pixels)
+  assert quality['num_objects'] == 3 and quality['num_frames'] == 2
+  np.testing.assert_allclose(quality['object_recall'], 1 / 3)
+  np.testing.assert_allclose(quality['mass_on_objects'], 1.4 / 2.4)
+  np.testing.assert_allclose(quality['mask_mean'], 2.4 / 98)
+  np.testing.assert_allclose(quality['object_cell_fraction'], 3 / 98)
+
+
+def test_pixel_to_cell_covers_the_grid():
+  cells = mask_metrics.pixel_to_cell(np.array([0, 11.9, 12, 83, 83.9]), 84, 7)
+  np.testing.assert_array_equal(cells, [0, 0, 1, 6, 6])
