@@ -1,26 +1,51 @@
 """How well an attention mask covers ground-truth objects.
 
-The mask is a coarse grid (7x7 cells over an 84x84 frame, 12x12 pixels a cell), so
-ground truth is compared at the mask's own resolution: an object centre falls in one
-cell, and a cell is an object cell when any object pixel lies in it.
+The mask is a coarse grid (7x7 over an 84x84 frame) computed by a conv stack with
+'valid' padding, so ground truth is compared at the mask's own resolution and in its
+own geometry: mask cell i looks at (and, through the decoder, paints) the pixels of its
+receptive field, centred on pixel `first_centre + i * stride` (17.5 + 8 i for the
+authors' stack: cells 0..6 centre on pixels 17.5..65.5, not on a uniform 12-pixel grid).
+A pixel belongs to the cell whose receptive field is centred nearest to it.
 """
 
-from typing import Dict
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
+from saarl_tf.models.attention import CONV_LAYERS
 
-def pixel_to_cell(pixels: np.ndarray, frame_size: int, mask_size: int) -> np.ndarray:
-  """Pixel coordinates (any float, any shape) -> int cell indices of the mask grid."""
-  cells = np.floor(np.asarray(pixels) * mask_size / frame_size).astype(np.int64)
-  return np.clip(cells, 0, mask_size - 1)
+
+def receptive_field_geometry(conv_layers: Sequence[Tuple[int, int, int]] = CONV_LAYERS
+                             ) -> Tuple[float, int]:
+  """(centre of cell 0's receptive field in input pixels, pixels between cells)."""
+  size, stride = 1, 1
+  for _, kernel, layer_stride in conv_layers:
+    size += (kernel - 1) * stride
+    stride *= layer_stride
+  return (size - 1) / 2, stride
+
+
+def pixel_to_cell(pixels: np.ndarray, mask_size: int,
+                  conv_layers: Sequence[Tuple[int, int, int]] = CONV_LAYERS
+                  ) -> np.ndarray:
+  """Pixel coordinates (float, any shape) -> int index of the nearest-centred cell."""
+  first_centre, stride = receptive_field_geometry(conv_layers)
+  cells = np.round((np.asarray(pixels, np.float64) - first_centre) / stride)
+  return np.clip(cells, 0, mask_size - 1).astype(np.int64)
+
+
+def cell_centres(mask_size: int,
+                 conv_layers: Sequence[Tuple[int, int, int]] = CONV_LAYERS) -> np.ndarray:
+  """float [mask_size]: the pixel coordinate each cell's receptive field centres on."""
+  first_centre, stride = receptive_field_geometry(conv_layers)
+  return first_centre + stride * np.arange(mask_size)
 
 
 def object_cells(object_pixels: np.ndarray, mask_size: int) -> np.ndarray:
   """bool [F, H, W] object pixels -> bool [F, m, m]: cells holding any of them."""
   f, h, w = object_pixels.shape
-  rows = pixel_to_cell(np.arange(h), h, mask_size)
-  cols = pixel_to_cell(np.arange(w), w, mask_size)
+  rows = pixel_to_cell(np.arange(h), mask_size)
+  cols = pixel_to_cell(np.arange(w), mask_size)
   cells = np.zeros((f, mask_size, mask_size), bool)
   np.logical_or.at(cells, (slice(None), rows[:, None], cols[None, :]), object_pixels)
   return cells
@@ -47,11 +72,10 @@ def mask_quality(masks: np.ndarray, centres: np.ndarray,
   """
   masks = np.asarray(masks, np.float64)
   f, m, _ = masks.shape
-  h, w = object_pixels.shape[1:]
   valid = ~np.isnan(centres).any(axis=-1)                     # [F, K]
   frame_index = np.broadcast_to(np.arange(f)[:, None], valid.shape)[valid]
-  rows = pixel_to_cell(centres[..., 0][valid], h, m)
-  cols = pixel_to_cell(centres[..., 1][valid], w, m)
+  rows = pixel_to_cell(centres[..., 0][valid], m)
+  cols = pixel_to_cell(centres[..., 1][valid], m)
   recalled = masks[frame_index, rows, cols] >= on_threshold
   cells = object_cells(object_pixels, m)
   return {

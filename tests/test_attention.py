@@ -159,6 +159,13 @@ def test_mask_quality_on_hand_made_masks():
   np.testing.assert_allclose(quality['object_cell_fraction'], 3 / 98)
 
 
-def test_pixel_to_cell_covers_the_grid():
-  cells = mask_metrics.pixel_to_cell(np.array([0, 11.9, 12, 83, 83.9]), 84, 7)
-  np.testing.assert_array_equal(cells, [0, 0, 1, 6, 6])
+def test_cells_follow_the_conv_stacks_receptive_fields():
+  # 8x8/4, 4x4/2, 3x3/1: receptive field 36 pixels, 8 pixels between cells.
+  assert mask_metrics.receptive_field_geometry() == (17.5, 8)
+  np.testing.assert_allclose(mask_metrics.cell_centres(7), 17.5 + 8 * np.arange(7))
+  pixels = np.array([0, 17.5, 21.4, 21.6, 41.5, 65.5, 83.9])
+  np.testing.assert_array_equal(mask_metrics.pixel_to_cell(pixels, 7),
+                                [0, 0, 0, 1, 3, 6, 6])
+  # Every cell's own centre maps back to it.
+  np.testing.assert_array_equal(
+      mask_metrics.pixel_to_cell(mask_metrics.cell_centres(7), 7), np.arange(7))

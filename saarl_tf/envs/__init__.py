@@ -1,16 +1,10 @@
 """Environments: real Atari through ale-py, and the synthetic sprites game."""
 
-from tf_agents.environments import py_environment
-
-from saarl_tf.envs import atari
-from saarl_tf.envs import sprites
-
-SPRITES = 'Sprites'
+from saarl_tf.envs.games import SPRITES  # re-exported
 
 
-def make_environment(game: str, num_envs: int, seed: int = 0,
-                     **kwargs) -> py_environment.PyEnvironment:
-  """A batched environment: `SpritesEnvironment` for 'Sprites', else Atari.
+def make_environment(game: str, num_envs: int, seed: int = 0, **kwargs):
+  """A batched tf-agents `PyEnvironment`: `SpritesEnvironment` for 'Sprites', else Atari.
 
   Args:
     game: 'Sprites', or an Atari game as the paper writes it or as an ale id.
@@ -18,6 +12,8 @@ def make_environment(game: str, num_envs: int, seed: int = 0,
     seed: environment seed.
     **kwargs: options of the chosen environment class.
   """
+  # Imported here so that importing `saarl_tf.envs.games` stays free of TensorFlow.
+  from saarl_tf.envs import atari, sprites  # pylint: disable=g-import-not-at-top
   if game.lower() == SPRITES.lower():
     return sprites.SpritesEnvironment(num_envs=num_envs, seed=seed, **kwargs)
   return atari.AtariEnvironment(game, num_envs=num_envs, seed=seed, **kwargs)

@@ -14,61 +14,31 @@ resets). This module adapts it to tf-agents' `PyEnvironment` contract:
   finished game (all lives) is recorded for learning curves.
 """
 
-import collections
-import difflib
-import re
-from typing import List, NamedTuple, Optional
+from typing import List
 
 import numpy as np
-from ale_py import roms
 from ale_py.vector_env import AtariVectorEnv
-from tf_agents.environments import py_environment
-from tf_agents.specs import array_spec
 from tf_agents.trajectories import time_step as ts
+
+from saarl_tf.envs import batched
+from saarl_tf.envs.games import ale_game_id
 
 # ALE's minimal action sets name FIRE this way; after a life loss it restarts play.
 _FIRE_ACTION_NAME = 'FIRE'
 
 
-class EpisodeRecord(NamedTuple):
-  """One finished game: raw (unclipped) score, agent steps and emulator frames."""
-  raw_return: float
-  agent_steps: int
-  frames: int
+EpisodeRecord = batched.EpisodeRecord  # re-exported
 
 
-def ale_game_id(name: str) -> str:
-  """Maps a game name as the paper writes it ('MsPacman') or an ale id to the ale id.
-
-  Args:
-    name: 'MsPacman', 'ms_pacman', 'JourneyEscape', 'Pong', ... Gym-style suffixes such
-      as 'NoFrameskip-v4' and an 'ALE/' prefix are accepted too.
-
-  Returns:
-    The ale-py ROM id, e.g. 'ms_pacman'.
-
-  Raises:
-    ValueError: the name is no ROM that ale-py ships; the message names close matches.
-  """
-  stem = re.sub(r'^ALE/', '', name.strip())
-  stem = re.sub(r'(NoFrameskip)?-v\d+$', '', stem)
-  game_id = re.sub(r'(?<=[a-z0-9])(?=[A-Z])', '_', stem).lower()
-  known = roms.get_all_rom_ids()
-  if game_id in known:
-    return game_id
-  close = difflib.get_close_matches(game_id, known, n=3, cutoff=0.6)
-  hint = f'did you mean {", ".join(close)}?' if close else (
-      f'ale-py ships {len(known)} games, e.g. ms_pacman, asteroids, pong')
-  raise ValueError(f'Unknown Atari game {name!r}: {hint}')
-
-
-class AtariEnvironment(py_environment.PyEnvironment):
+class AtariEnvironment(batched.BatchedFrameEnvironment):
   """`num_envs` Atari games stepped together; a batched tf-agents `PyEnvironment`.
 
   Observation: uint8 `[num_envs, 84, 84, frame_stack]`, newest frame last.
   Action: int32 `[num_envs]`, an index into the game's minimal action set.
   Reward: float32 `[num_envs]`, sign-clipped when `clip_rewards`.
   """
+
+  frames_per_step = 4   # AtariVectorEnv's frame skip
 
   def __init__(self,
                game: str,
@@ -85,7 +55,7 @@ class AtariEnvironment(py_environment.PyEnvironment):
     """Creates the environment.
 
     Args:
-      game: game name ('MsPacman' or 'ms_pacman'); see `ale_game_id`.
+      game: game name ('MsPacman' or 'ms_pacman'); see `games.ale_game_id`.
       num_envs: number of games stepped in parallel (the batch size).
       seed: seeds env i with `seed + i`; the same seed replays the same frames.
       clip_rewards: whether training rewards are clipped to {-1, 0, 1} (baselines).
@@ -99,11 +69,9 @@ class AtariEnvironment(py_environment.PyEnvironment):
       num_threads: emulator threads; 0 lets ale-py choose.
       episode_history: how many finished games `finished_episodes` keeps at most.
     """
-    super().__init__(handle_auto_reset=False)
-    if num_envs < 1:
+    if num_envs < 1:   # checked before ALE builds anything
       raise ValueError(f'num_envs must be at least 1, got {num_envs}')
     self._game_id = ale_game_id(game)
-    self._num_envs = num_envs
     self._seed = seed
     self._clip_rewards = clip_rewards
     self._episodic_life = episodic_life
@@ -122,29 +90,10 @@ class AtariEnvironment(py_environment.PyEnvironment):
     self._action_names = action_names
     self._life_restart_action = (action_names.index(_FIRE_ACTION_NAME)
                                  if _FIRE_ACTION_NAME in action_names else 0)
-    self._observation_spec = array_spec.BoundedArraySpec(
-        (84, 84, frame_stack), np.uint8, minimum=0, maximum=255, name='observation')
-    self._action_spec = array_spec.BoundedArraySpec(
-        (), np.int32, minimum=0, maximum=len(action_names) - 1, name='action')
-    self._finished = collections.deque(maxlen=episode_history)
-    self._num_finished = 0
+    super().__init__(num_envs, len(action_names), frame_stack, episode_history)
     self._has_reset = False
 
   # --- tf-agents contract -------------------------------------------------------
-
-  @property
-  def batched(self) -> bool:
-    return True
-
-  @property
-  def batch_size(self) -> int:
-    return self._num_envs
-
-  def observation_spec(self):
-    return self._observation_spec
-
-  def action_spec(self):
-    return self._action_spec
 
   def _reset(self):
     seed = self._seed if not self._has_reset else None
@@ -183,10 +132,8 @@ class AtariEnvironment(py_environment.PyEnvironment):
     life_lost = ((lives < self._lives) & ~game_over & ~restarting
                  if self._episodic_life else np.zeros_like(game_over))
     for i in np.flatnonzero(game_over):
-      self._finished.append(EpisodeRecord(
-          float(self._raw_return[i]), int(self._agent_steps[i]),
-          int(info['episode_frame_number'][i])))
-      self._num_finished += 1
+      self._record_episode(self._raw_return[i], self._agent_steps[i],
+                           info['episode_frame_number'][i])
 
     step_type = np.where(game_over | life_lost, ts.StepType.LAST,
                          ts.StepType.MID).astype(np.int32)
@@ -212,16 +159,6 @@ class AtariEnvironment(py_environment.PyEnvironment):
   @property
   def action_names(self) -> List[str]:
     return list(self._action_names)
-
-  @property
-  def num_finished_episodes(self) -> int:
-    """Games finished since construction (a counter, never reset)."""
-    return self._num_finished
-
-  def finished_episodes(self, last: Optional[int] = None) -> List[EpisodeRecord]:
-    """The most recent finished games (all lives, raw scores), oldest first."""
-    episodes = list(self._finished)
-    return episodes if last is None else episodes[-last:]
 
   def close(self):
     self._vec_env.close()

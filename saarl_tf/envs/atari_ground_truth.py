@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from saarl_tf.envs import games
+
 _SCREEN_HEIGHT, _SCREEN_WIDTH = 210, 160
 _FRAME_SIZE = 84
 # Scenery that OCAtari lists as objects but that never moves: the attention mask is
@@ -63,8 +65,7 @@ def collect_labelled_frames(game: str, num_frames: int, seed: int = 0,
   except ImportError as error:
     raise ImportError('Atari ground truth needs OCAtari: pip install -e ".[eval]"'
                       ) from error
-  from saarl_tf.envs import atari  # pylint: disable=g-import-not-at-top
-  stem = ''.join(part.capitalize() for part in atari.ale_game_id(game).split('_'))
+  stem = ''.join(part.capitalize() for part in games.ale_game_id(game).split('_'))
   try:
     env = OCAtari(stem, mode='ram', hud=False, obs_mode='ori', render_mode=None,
                   frameskip=1, repeat_action_probability=0.0)

@@ -23,11 +23,11 @@ which `object_centres()` follows; both are exact because sprites sit on whole pi
 from typing import Tuple
 
 import numpy as np
-from tf_agents.environments import py_environment
-from tf_agents.specs import array_spec
 from tf_agents.trajectories import time_step as ts
 
-FRAME_SIZE = 84
+from saarl_tf.envs import batched
+from saarl_tf.envs.batched import FRAME_SIZE
+
 OPTIMAL_RETURN = 1.0
 ACTION_NAMES = ('NOOP', 'LEFT', 'RIGHT')
 
@@ -63,7 +63,7 @@ def _shape_mask(shape: str, size: int) -> np.ndarray:
   raise ValueError(f'unknown sprite shape {shape!r}')
 
 
-class SpritesEnvironment(py_environment.PyEnvironment):
+class SpritesEnvironment(batched.BatchedFrameEnvironment):
   """`num_envs` catch games with distractors; a batched tf-agents `PyEnvironment`.
 
   Observation: uint8 `[num_envs, 84, 84, frame_stack]`, newest frame last.
@@ -75,20 +75,14 @@ class SpritesEnvironment(py_environment.PyEnvironment):
                num_envs: int = 16,
                num_distractors: int = 3,
                seed: int = 0,
-               frame_stack: int = 4):
-    super().__init__(handle_auto_reset=False)
-    if num_envs < 1:
-      raise ValueError(f'num_envs must be at least 1, got {num_envs}')
+               frame_stack: int = 4,
+               episode_history: int = 1000):
+    super().__init__(num_envs, len(ACTION_NAMES), frame_stack, episode_history)
     if num_distractors < 0:
       raise ValueError(f'num_distractors must be >= 0, got {num_distractors}')
-    self._num_envs = num_envs
     self._num_distractors = num_distractors
     self._frame_stack = frame_stack
     self._seed = seed
-    self._observation_spec = array_spec.BoundedArraySpec(
-        (FRAME_SIZE, FRAME_SIZE, frame_stack), np.uint8, 0, 255, name='observation')
-    self._action_spec = array_spec.BoundedArraySpec(
-        (), np.int32, 0, len(ACTION_NAMES) - 1, name='action')
     self._rng = np.random.default_rng(seed)
     self._background = self._make_background(self._rng)
     # Objects: 0 = ball, 1 = paddle, 2.. = distractors; drawn in reverse so the
@@ -106,20 +100,6 @@ class SpritesEnvironment(py_environment.PyEnvironment):
 
   # --- tf-agents contract -------------------------------------------------------
 
-  @property
-  def batched(self) -> bool:
-    return True
-
-  @property
-  def batch_size(self) -> int:
-    return self._num_envs
-
-  def observation_spec(self):
-    return self._observation_spec
-
-  def action_spec(self):
-    return self._action_spec
-
   def _reset(self):
     n, k = self._num_envs, self._num_distractors
     # Top-left corners, int [num_envs, objects, 2] (row, col).
@@ -131,6 +111,7 @@ class SpritesEnvironment(py_environment.PyEnvironment):
       speed = self._rng.integers(1, 4, (n, k, 2))
       self._vel = speed * self._rng.choice([-1, 1], (n, k, 2))
     self._fall_step = np.zeros(n, np.int64)
+    self._episode_return = np.zeros(n, np.float64)
     self._new_ball(np.ones(n, bool))
     self._pos[:, 1] = (_PADDLE_TOP, (FRAME_SIZE - _PADDLE_WIDTH) // 2)
     self._restart = np.zeros(n, bool)
@@ -168,6 +149,11 @@ class SpritesEnvironment(py_environment.PyEnvironment):
     step_type = np.where(landed, ts.StepType.LAST, ts.StepType.MID).astype(np.int32)
     step_type[restart] = ts.StepType.FIRST
     self._restart = landed
+    # One ball is one episode; `_fall_step` agent steps, one frame each.
+    self._episode_return = np.where(restart, 0.0, self._episode_return) + caught
+    for i in np.flatnonzero(landed):
+      self._record_episode(self._episode_return[i], self._fall_step[i],
+                           self._fall_step[i])
 
     frame = self._render()
     self._frames = np.concatenate([self._frames[..., 1:], frame[..., None]], axis=-1)

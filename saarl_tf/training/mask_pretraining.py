@@ -18,6 +18,7 @@ import tensorflow as tf
 from tf_agents.utils import common
 
 from saarl_tf import envs
+from saarl_tf import mask_metrics
 from saarl_tf.models import attention
 from saarl_tf.training import frame_pairs
 
@@ -137,14 +138,22 @@ class MaskPretrainer(tf.Module):
     return losses, source, target, outputs
 
 
-def _overlay(frames: tf.Tensor, masks: tf.Tensor) -> tf.Tensor:
-  """Gray frames [B, 84, 84, 1] in [0, 1] and masks [B, 7, 7] -> RGB with red mask."""
-  upsampled = tf.image.resize(masks[..., None], tf.shape(frames)[1:3],
-                              method='nearest')
+def mask_overlay(frames: tf.Tensor, masks: tf.Tensor) -> tf.Tensor:
+  """Frames with the mask in red, each pixel shaded by the cell it belongs to.
+
+  Args:
+    frames: float32 [B, H, W, 1] in [0, 1].
+    masks: float32 [B, m, m] in [0, 1].
+
+  Returns:
+    float32 [B, H, W, 3] in [0, 1].
+  """
+  size = int(frames.shape[1])
+  cells = mask_metrics.pixel_to_cell(np.arange(size), int(masks.shape[-1]))
+  upsampled = tf.gather(tf.gather(masks, cells, axis=1), cells, axis=2)[..., None]
   gray = tf.concat([frames] * 3, axis=-1)
-  red = tf.concat([tf.ones_like(frames), tf.zeros_like(frames),
-                   tf.zeros_like(frames)], axis=-1)
-  return tf.clip_by_value((1 - 0.6 * upsampled) * gray + 0.6 * upsampled * red, 0, 1)
+  red = tf.constant([1.0, 0.0, 0.0])
+  return (1 - 0.6 * upsampled) * gray + 0.6 * upsampled * red
 
 
 def write_image_summaries(source, target, outputs: attention.AttentionOutputs,
@@ -157,8 +166,8 @@ def write_image_summaries(source, target, outputs: attention.AttentionOutputs,
                    max_outputs)
   tf.summary.image('pairs/auto_reconstruction', clip(outputs.auto_reconstruction),
                    step, max_outputs)
-  tf.summary.image('pairs/target_mask_overlay', _overlay(target, outputs.target_mask),
-                   step, max_outputs)
+  tf.summary.image('pairs/target_mask_overlay',
+                   mask_overlay(target, outputs.target_mask), step, max_outputs)
 
 
 def pretrain_mask(trainer: MaskPretrainer,
@@ -224,7 +233,7 @@ def masks_of(model: attention.SelfSupervisedAttention, observations: np.ndarray,
   Args:
     observations: uint8 [F, 84, 84, C] (the newest channel is used).
   """
-  mask_fn = tf.function(model.mask)
+  mask_fn = tf.function(model.mask, reduce_retracing=True)
   return np.concatenate([
       mask_fn(tf.constant(observations[i:i + batch_size])).numpy()
       for i in range(0, len(observations), batch_size)])

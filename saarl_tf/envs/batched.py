@@ -1,0 +1,72 @@
+"""What every batched environment of ours shares: specs, batch size, episode records."""
+
+import collections
+from typing import List, NamedTuple, Optional
+
+import numpy as np
+from tf_agents.environments import py_environment
+from tf_agents.specs import array_spec
+
+FRAME_SIZE = 84
+
+
+class EpisodeRecord(NamedTuple):
+  """One finished game: raw (unclipped) score, agent steps and emulator frames."""
+  raw_return: float
+  agent_steps: int
+  frames: int
+
+
+class BatchedFrameEnvironment(py_environment.PyEnvironment):
+  """A batched `PyEnvironment` of `num_envs` games with stacked-frame observations.
+
+  Observation spec: uint8 [84, 84, frame_stack]. Action spec: int32 scalar in
+  [0, num_actions). Subclasses implement `_reset` and `_step` for the whole batch and
+  handle resets themselves (FIRST after every LAST).
+  """
+
+  # Emulator frames per agent step (Atari's frame skip); learning curves count both.
+  frames_per_step = 1
+
+  def __init__(self, num_envs: int, num_actions: int, frame_stack: int,
+               episode_history: int = 1000):
+    super().__init__(handle_auto_reset=False)
+    if num_envs < 1:
+      raise ValueError(f'num_envs must be at least 1, got {num_envs}')
+    self._num_envs = num_envs
+    self._observation_spec = array_spec.BoundedArraySpec(
+        (FRAME_SIZE, FRAME_SIZE, frame_stack), np.uint8, minimum=0, maximum=255,
+        name='observation')
+    self._action_spec = array_spec.BoundedArraySpec(
+        (), np.int32, minimum=0, maximum=num_actions - 1, name='action')
+    self._finished = collections.deque(maxlen=episode_history)
+    self._num_finished = 0
+
+  def _record_episode(self, raw_return: float, agent_steps: int, frames: int):
+    self._finished.append(EpisodeRecord(float(raw_return), int(agent_steps),
+                                        int(frames)))
+    self._num_finished += 1
+
+  @property
+  def num_finished_episodes(self) -> int:
+    """Games finished since construction (a counter, never reset)."""
+    return self._num_finished
+
+  def finished_episodes(self, last: Optional[int] = None) -> List[EpisodeRecord]:
+    """The most recent finished games (raw scores, all lives), oldest first."""
+    episodes = list(self._finished)
+    return episodes if last is None else episodes[-last:]
+
+  @property
+  def batched(self) -> bool:
+    return True
+
+  @property
+  def batch_size(self) -> int:
+    return self._num_envs
+
+  def observation_spec(self):
+    return self._observation_spec
+
+  def action_spec(self):
+    return self._action_spec
