@@ -8,6 +8,10 @@ Experiments:
   pretrain_mask  train the attention mask offline on random-policy frames of --games,
                  then score it against ground-truth objects (the universal mask of the
                  multi-task protocol by default; --games=JourneyEscape for transfer).
+  a2c            one A2C run on one game (--games=Pong): --variant=baseline (no mask),
+                 joint (mask trained with the agent) or frozen (--mask_checkpoint).
+  export         the attention mask of a pretrain_mask run (--checkpoint) as a
+                 SavedModel in --export_dir, scored on --eval_frames frames per game.
 """
 
 import os
@@ -18,7 +22,9 @@ from absl import logging
 
 from saarl_tf.envs import games as games_lib
 
-EXPERIMENTS = ('pretrain_mask',)
+EXPERIMENTS = ('pretrain_mask', 'a2c', 'export')
+VARIANTS = ('baseline', 'joint', 'frozen')
+MASK_OPTIMIZERS = ('separate', 'joint')
 
 _EXPERIMENT = flags.DEFINE_string(
     'experiment', 'pretrain_mask', f'Which experiment to run: {", ".join(EXPERIMENTS)}.')
@@ -46,10 +52,53 @@ _SPARSITY_WEIGHT = flags.DEFINE_float(
     'sparsity_weight', 1e-3, 'lambda_m: weight of the L1 penalty on the mask.')
 _EVAL_FRAMES = flags.DEFINE_integer(
     'eval_frames', 200, 'Frames per game on which mask quality is measured.')
-_SUMMARY_EVERY = flags.DEFINE_integer('summary_every', 100, 'Steps between scalars.')
-_IMAGE_EVERY = flags.DEFINE_integer('image_every', 1000, 'Steps between image summaries.')
-_CHECKPOINT_EVERY = flags.DEFINE_integer('checkpoint_every', 1000,
-                                         'Steps between checkpoints.')
+_SUMMARY_EVERY = flags.DEFINE_integer(
+    'summary_every', 100, 'Updates between TensorBoard scalars.')
+_IMAGE_EVERY = flags.DEFINE_integer(
+    'image_every', 1000, 'Updates between TensorBoard images.')
+_CHECKPOINT_EVERY = flags.DEFINE_integer(
+    'checkpoint_every', 1000, 'Updates between checkpoints (and one at exit).')
+
+# A2C (Mnih et al. 2016 and the authors' code; DESIGN.md section 5).
+_VARIANT = flags.DEFINE_enum('variant', 'joint', VARIANTS,
+                             'baseline: no mask; joint: mask trained with the agent; '
+                             'frozen: a pre-trained mask (--mask_checkpoint).')
+_TOTAL_FRAMES = flags.DEFINE_integer(
+    'total_frames', 40_000_000, 'Emulator frames per run (4 per agent step on Atari).')
+_ROLLOUT_STEPS = flags.DEFINE_integer('rollout_steps', 5, 'n of the n-step returns.')
+_LEARNING_RATE = flags.DEFINE_float('learning_rate', 7e-4, "RMSprop's step size.")
+_RMSPROP_DECAY = flags.DEFINE_float('rmsprop_decay', 0.99, "RMSprop's rho.")
+_RMSPROP_EPSILON = flags.DEFINE_float('rmsprop_epsilon', 1e-5, "RMSprop's epsilon.")
+_GAMMA = flags.DEFINE_float('gamma', 0.99, 'Discount factor.')
+_ENTROPY = flags.DEFINE_float('entropy_coefficient', 0.01, 'Entropy bonus weight.')
+_VALUE = flags.DEFINE_float('value_coefficient', 0.5, 'Value loss weight.')
+_CLIP_NORM = flags.DEFINE_float('clip_norm', 0.5, 'Global gradient-norm clip of L_RL.')
+_MASK_OPTIMIZER = flags.DEFINE_enum(
+    'mask_optimizer', 'separate', MASK_OPTIMIZERS,
+    'separate: Adam on L_mask beside RMSprop on L_RL (authors\' code); joint: one '
+    'RMSprop step on L_RL + mask_loss_weight * L_mask (the paper\'s text).')
+_MASK_LOSS_WEIGHT = flags.DEFINE_float(
+    'mask_loss_weight', 1.0, 'lambda in L_RL + lambda L_mask (--mask_optimizer=joint).')
+_MASK_START_UPDATE = flags.DEFINE_integer(
+    'mask_start_update', 15, 'The joint variant trains L_mask from this update on.')
+_RECENT_FRAMES = flags.DEFINE_integer(
+    'recent_frames', 60, 'Frames per env from which the joint variant draws pairs.')
+_MASK_PAIRS = flags.DEFINE_integer(
+    'mask_pairs', 0, 'Frame pairs per L_mask step of the joint variant; 0: one per env '
+    '(authors\' code); fewer makes each update cheaper.')
+_MASK_CHECKPOINT = flags.DEFINE_string(
+    'mask_checkpoint', None,
+    'The frozen variant\'s mask: the checkpoints/ directory of a pretrain_mask run.')
+# Export.
+_CHECKPOINT = flags.DEFINE_string(
+    'checkpoint', None, 'export: the checkpoints/ directory of a pretrain_mask run.')
+_EXPORT_DIR = flags.DEFINE_string(
+    'export_dir', None, 'export: where the SavedModel goes (default export/mask).')
+
+_CLIP_REWARDS = flags.DEFINE_boolean('clip_rewards', True,
+                                     'Clip training rewards to their sign (Atari).')
+_EPISODIC_LIFE = flags.DEFINE_boolean('episodic_life', True,
+                                      'A life loss ends the RL episode (Atari).')
 
 
 def _validate_flags():
@@ -70,18 +119,59 @@ def _validate_flags():
   flags.register_validator('games', games_are_known)
 
   for name in ('num_envs', 'collect_steps', 'mask_batch_size', 'max_pair_gap',
-               'eval_frames', 'summary_every', 'image_every', 'checkpoint_every'):
+               'eval_frames', 'summary_every', 'image_every', 'checkpoint_every',
+               'total_frames', 'rollout_steps'):
     flags.register_validator(
         name, lambda v: v is not None and v >= 1, message=f'--{name} must be >= 1')
-  for name in ('mask_train_steps',):
+  for name in ('mask_train_steps', 'mask_start_update', 'mask_pairs'):
     flags.register_validator(
         name, lambda v: v is not None and v >= 0, message=f'--{name} must be >= 0')
-  for name in ('mask_learning_rate', 'mask_clip_norm'):
+  for name in ('mask_learning_rate', 'mask_clip_norm', 'learning_rate',
+               'rmsprop_epsilon', 'clip_norm'):
     flags.register_validator(
         name, lambda v: v is not None and v > 0, message=f'--{name} must be > 0')
-  for name in ('delta', 'sparsity_weight'):
+  for name in ('delta', 'sparsity_weight', 'entropy_coefficient',
+               'value_coefficient', 'mask_loss_weight'):
     flags.register_validator(
         name, lambda v: v is not None and v >= 0, message=f'--{name} must be >= 0')
+  for name in ('gamma', 'rmsprop_decay'):
+    flags.register_validator(
+        name, lambda v: v is not None and 0 <= v <= 1,
+        message=f'--{name} must be in [0, 1]')
+  flags.register_validator(
+      'recent_frames', lambda v: v is not None and v >= 2,
+      message='--recent_frames must be >= 2 (a pair needs two frames)')
+
+  def a2c_flags_agree(values):
+    if values['experiment'] != 'a2c':
+      return True
+    if len(values['games']) != 1:
+      raise flags.ValidationError(
+          f'--experiment=a2c trains on one game; got --games={",".join(values["games"])}')
+    if values['variant'] == 'frozen':
+      mask_dir = values['mask_checkpoint']
+      if not mask_dir:
+        raise flags.ValidationError(
+            '--variant=frozen needs --mask_checkpoint=<pretrain_mask run>/checkpoints')
+      if not os.path.isfile(os.path.join(mask_dir, 'checkpoint')):
+        raise flags.ValidationError(
+            f'--mask_checkpoint={mask_dir} holds no checkpoint; expected the '
+            'checkpoints/ directory of a pretrain_mask run')
+    return True
+  flags.register_multi_flags_validator(
+      ['experiment', 'games', 'variant', 'mask_checkpoint'], a2c_flags_agree)
+
+  def export_flags_agree(values):
+    if values['experiment'] != 'export':
+      return True
+    checkpoint = values['checkpoint']
+    if not checkpoint or not os.path.isfile(os.path.join(checkpoint, 'checkpoint')):
+      raise flags.ValidationError(
+          f'--experiment=export needs --checkpoint=<pretrain_mask run>/checkpoints '
+          f'holding a checkpoint; got --checkpoint={checkpoint}')
+    return True
+  flags.register_multi_flags_validator(['experiment', 'checkpoint'],
+                                       export_flags_agree)
 
 
 _validate_flags()
@@ -91,7 +181,59 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
   root_dir = _ROOT_DIR.value or os.path.join('runs', _EXPERIMENT.value)
+  if _EXPERIMENT.value == 'export':
+    _run_export()
+    return
+  if _EXPERIMENT.value == 'a2c':
+    _run_a2c(root_dir)
+  else:
+    _run_pretrain_mask(root_dir)
+  logging.info('Results in %s', root_dir)
+
+
+def _run_a2c(root_dir: str):
   # Imported after flag parsing so that a bad flag answers before TensorFlow loads.
+  from saarl_tf.training import a2c_training  # pylint: disable=g-import-not-at-top
+  config = a2c_training.A2CConfig(
+      game=_GAMES.value[0], variant=_VARIANT.value, seed=_SEED.value,
+      num_envs=_NUM_ENVS.value, rollout_steps=_ROLLOUT_STEPS.value,
+      total_frames=_TOTAL_FRAMES.value, learning_rate=_LEARNING_RATE.value,
+      rmsprop_decay=_RMSPROP_DECAY.value, rmsprop_epsilon=_RMSPROP_EPSILON.value,
+      gamma=_GAMMA.value, entropy_coefficient=_ENTROPY.value,
+      value_coefficient=_VALUE.value, clip_norm=_CLIP_NORM.value,
+      mask_optimizer=_MASK_OPTIMIZER.value, mask_loss_weight=_MASK_LOSS_WEIGHT.value,
+      mask_learning_rate=_MASK_LEARNING_RATE.value,
+      mask_clip_norm=_MASK_CLIP_NORM.value, delta=_DELTA.value,
+      sparsity_weight=_SPARSITY_WEIGHT.value,
+      recent_frames_capacity=_RECENT_FRAMES.value,
+      mask_pairs=_MASK_PAIRS.value or None,
+      mask_start_update=_MASK_START_UPDATE.value,
+      mask_checkpoint=_MASK_CHECKPOINT.value, clip_rewards=_CLIP_REWARDS.value,
+      episodic_life=_EPISODIC_LIFE.value, summary_every=_SUMMARY_EVERY.value,
+      image_every=_IMAGE_EVERY.value, checkpoint_every=_CHECKPOINT_EVERY.value)
+  run = a2c_training.A2CRun(config, root_dir)
+  try:
+    result = run.run()
+  finally:
+    run.close()
+  print(f'{config.game} {config.variant}: mean raw return of the last 100 games '
+        f'{result.get("mean100_raw_return", float("nan")):.2f} after '
+        f'{int(run.train_step.numpy())} updates')
+
+
+def _run_export():
+  from saarl_tf import export  # pylint: disable=g-import-not-at-top
+  export_dir = _EXPORT_DIR.value or os.path.join('export', 'mask')
+  export.export_from_checkpoint(_CHECKPOINT.value, export_dir,
+                                eval_frames=_EVAL_FRAMES.value, eval_seed=_SEED.value)
+  metadata = export.read_metadata(export_dir)
+  print(f'Exported the mask of {_CHECKPOINT.value} to {export_dir}')
+  for game, metrics in metadata['quality'].get('games', {}).items():
+    print(f'{game}: object recall {metrics["object_recall"]:.3f}, mass on objects '
+          f'{metrics["mass_on_objects"]:.3f}, mask mean {metrics["mask_mean"]:.3f}')
+
+
+def _run_pretrain_mask(root_dir: str):
   from saarl_tf.experiments import pretrain_mask  # pylint: disable=g-import-not-at-top
   config = pretrain_mask.PretrainConfig(
       games=tuple(_GAMES.value), num_envs=_NUM_ENVS.value,
@@ -107,7 +249,6 @@ def main(argv):
           f'{metrics["mass_on_objects"]:.3f}, mask mean {metrics["mask_mean"]:.3f} '
           f'(object cells {metrics["object_cell_fraction"]:.3f}) over '
           f'{metrics["num_frames"]} frames; overlay {metrics["overlay"]}')
-  logging.info('Results in %s', root_dir)
 
 
 if __name__ == '__main__':

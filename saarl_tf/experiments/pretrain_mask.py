@@ -1,7 +1,9 @@
 """Pre-trains the attention mask offline on random-policy frames and scores it.
 
 The first half of the paper's multi-task and transfer protocols. Writes, under
-`root_dir`: TensorBoard logs (train/), checkpoints (checkpoints/), `mask_quality.json`
+`root_dir`: `config.json` (what the mask was trained on, with which loss weights; the
+mask export copies it), TensorBoard logs (train/), checkpoints (checkpoints/),
+`mask_quality.json`
 (object recall, mask mass on objects and mask mean against ground truth) and
 `mask_overlay.png` (evaluation frames with the mask in red).
 """
@@ -103,6 +105,18 @@ def evaluate(model: attention.SelfSupervisedAttention, games: Sequence[str],
   return results
 
 
+CONFIG_JSON = 'config.json'
+
+
+def write_config(config: PretrainConfig, root_dir: str):
+  """Records the run's settings and how many frames it trains on, as JSON."""
+  record = dict(config._asdict(), games=list(config.games),
+                num_frames=len(config.games) * config.num_envs
+                * (config.collect_steps + 1))
+  with tf.io.gfile.GFile(os.path.join(root_dir, CONFIG_JSON), 'w') as f:
+    json.dump(record, f, indent=2)
+
+
 def run(config: PretrainConfig, root_dir: str):
   """Collects frames, trains (resuming if `root_dir` has a checkpoint), evaluates.
 
@@ -110,6 +124,7 @@ def run(config: PretrainConfig, root_dir: str):
     (model, mask quality per game).
   """
   tf.io.gfile.makedirs(root_dir)
+  write_config(config, root_dir)
   tf.keras.utils.set_random_seed(config.seed)
   logging.info('Collecting %d x %d random-policy steps from %s', config.num_envs,
                config.collect_steps, ', '.join(config.games))

@@ -158,6 +158,11 @@ class SelfSupervisedAttention(tf.keras.Model):
     self.mask_generator = MaskGenerator()
     self.decoder = Decoder()
 
+  def create_variables(self):
+    """Builds encoder, mask generator and decoder by running one blank pair."""
+    frame = tf.zeros([1, FRAME_SIZE, FRAME_SIZE, 1])
+    self((frame, frame))
+
   def mask(self, observations: tf.Tensor) -> tf.Tensor:
     """Psi of raw observations.
 

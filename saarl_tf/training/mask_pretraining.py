@@ -111,8 +111,7 @@ class MaskPretrainer(tf.Module):
     self.optimizer = tf.keras.optimizers.Adam(learning_rate, global_clipnorm=clip_norm)
     self.rng = tf.random.Generator.from_seed(seed)
     self.step = tf.Variable(0, dtype=tf.int64, name='step')
-    first = attention.preprocess_frames(self._frames[:1])
-    model((first, first))   # creates the variables
+    model.create_variables()
     self.optimizer.build(model.trainable_variables)
 
   def sample_pairs(self):
@@ -252,7 +251,6 @@ def restore_attention(checkpoint_dir: str,
     raise FileNotFoundError(f'No attention checkpoint in {checkpoint_dir!r}: '
                             'expected the checkpoints/ folder of a mask pre-training run')
   model = model or attention.SelfSupervisedAttention()
-  frame = tf.zeros([1, attention.FRAME_SIZE, attention.FRAME_SIZE, 1])
-  model((frame, frame))
+  model.create_variables()
   tf.train.Checkpoint(model=model).read(latest).expect_partial()
   return model

@@ -1,0 +1,317 @@
+"""A2C as a tf-agents `TFAgent`, with the paper's attention variants.
+
+tf-agents ships no A2C (its PPO always normalises advantages, which A2C does not), so
+this agent implements Mnih et al. (2016)'s synchronous advantage actor-critic:
+n-step returns bootstrapped from V at the rollout's end, policy-gradient, value and
+entropy terms, one RMSprop step with gradient-norm clipping per rollout.
+
+Variants (paper, "Attention-Aware Reinforcement Learning"):
+  baseline  no mask.
+  joint     the mask multiplies the actor-critic's features and is trained together
+            with it: the RL loss reaches Psi, and L_mask on pairs of the agent's own
+            recent frames trains the whole attention module. `mask_optimizer`:
+            'separate' (authors' code: Adam on L_mask, RMSprop on L_RL) or 'joint'
+            (one RMSprop step on L_RL + mask_loss_weight * L_mask, the paper's text).
+  frozen    a pre-trained mask, never updated.
+
+Experience: a `Trajectory` of shape [N, T + 1]: the T steps of a rollout plus one
+more item whose observation and step type are those the rollout ended in (the
+bootstrap state; its action, reward and discount are ignored).
+"""
+
+from typing import Dict, NamedTuple, Optional
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+from tf_agents.agents import tf_agent
+from tf_agents.policies import greedy_policy
+from tf_agents.policies import tf_policy
+from tf_agents.trajectories import policy_step
+from tf_agents.trajectories import time_step as ts
+from tf_agents.trajectories import trajectory
+from tf_agents.utils import value_ops
+
+from saarl_tf.models import actor_critic
+from saarl_tf.models import attention
+from saarl_tf.training import recent_frames
+
+VARIANTS = ('baseline', 'joint', 'frozen')
+MASK_OPTIMIZERS = ('separate', 'joint')
+
+
+def _without(variables, excluded):
+  excluded_ids = {id(v) for v in excluded}
+  return [v for v in variables if id(v) not in excluded_ids]
+
+
+class A2CTargets(NamedTuple):
+  """Per-step learning targets, each float32 [N, T].
+
+  returns: n-step returns R_t.
+  advantages: R_t - V(x_t), zero where `weights` is zero.
+  weights: 1 for steps that are real decisions, 0 for boundary steps (LAST -> FIRST,
+    whose action the environment ignores).
+  """
+  returns: tf.Tensor
+  advantages: tf.Tensor
+  weights: tf.Tensor
+
+
+def n_step_targets(rewards: tf.Tensor, discounts: tf.Tensor, step_types: tf.Tensor,
+                   values: tf.Tensor, bootstrap_value: tf.Tensor,
+                   gamma: float) -> A2CTargets:
+  """n-step returns cut at terminations and bootstrapped through truncations.
+
+  Step t of the rollout acts in x_t and receives rewards[t]; discounts[t] is the
+  discount of the step it lands in (0 if that step terminates the episode, 1 if it
+  truncates it or the episode goes on). A step whose own step type is LAST is a
+  boundary: the environment resets after it, so the return of the step before it
+  must stop there, bootstrapping from V of that last state (times its discount).
+
+  R_t = r_t + gamma d_t R_{t+1},  with R_{t+1} := V(x_{t+1}) when t+1 is a boundary
+  and R_T := V(x_T) at the end of the rollout.
+
+  Args:
+    rewards, discounts: float32 [N, T].
+    step_types: int32 [N, T], tf-agents step types of x_t.
+    values: float32 [N, T], V(x_t).
+    bootstrap_value: float32 [N], V(x_T) of the state the rollout ended in.
+    gamma: the discount factor.
+
+  Returns:
+    `A2CTargets`.
+  """
+  boundary = tf.equal(step_types, ts.StepType.LAST)
+  values = tf.stop_gradient(values)
+  # A boundary step returns exactly its value: reward := V, discount := 0.
+  returns = value_ops.discounted_return(
+      rewards=tf.where(boundary, values, rewards),
+      discounts=tf.where(boundary, 0.0, gamma * discounts),
+      final_value=tf.stop_gradient(bootstrap_value),
+      time_major=False)
+  weights = tf.cast(~boundary, tf.float32)
+  return A2CTargets(returns, (returns - values) * weights, weights)
+
+
+class ActorCriticPolicy(tf_policy.TFPolicy):
+  """Samples actions from the actor-critic's categorical policy pi(a | x)."""
+
+  def __init__(self, time_step_spec, action_spec,
+               network: actor_critic.ActorCriticNetwork, name: str = 'a2c_policy'):
+    super().__init__(time_step_spec, action_spec, name=name)
+    self._network = network
+
+  def _variables(self):
+    return self._network.variables
+
+  def _distribution(self, time_step, policy_state):
+    (logits, _), _ = self._network(time_step.observation)
+    return policy_step.PolicyStep(
+        tfp.distributions.Categorical(logits=logits, dtype=self.action_spec.dtype),
+        policy_state, ())
+
+
+class A2CAgent(tf_agent.TFAgent):
+  """Synchronous advantage actor-critic with an optional attention mask."""
+
+  def __init__(self,
+               time_step_spec,
+               action_spec,
+               network: actor_critic.ActorCriticNetwork,
+               variant: str = 'baseline',
+               num_envs: int = 16,
+               learning_rate: float = 7e-4,
+               rmsprop_decay: float = 0.99,
+               rmsprop_epsilon: float = 1e-5,
+               gamma: float = 0.99,
+               entropy_coefficient: float = 0.01,
+               value_coefficient: float = 0.5,
+               clip_norm: float = 0.5,
+               mask_optimizer: str = 'separate',
+               mask_loss_weight: float = 1.0,
+               mask_learning_rate: float = 1e-3,
+               mask_clip_norm: float = 0.5,
+               delta: float = 0.01,
+               sparsity_weight: float = 1e-3,
+               recent_frames_capacity: int = 60,
+               mask_pairs: Optional[int] = None,
+               mask_start_update: int = 15,
+               seed: int = 0,
+               train_step_counter: Optional[tf.Variable] = None):
+    """Creates the agent.
+
+    Args:
+      time_step_spec, action_spec: the environment's (tensor) specs.
+      network: the actor-critic; must hold an attention module unless `baseline`.
+      variant: 'baseline', 'joint' or 'frozen' (module docstring).
+      num_envs: N, the rollouts' batch size (the joint variant's frame ring).
+      learning_rate, rmsprop_decay, rmsprop_epsilon: RMSprop on L_RL.
+      gamma: discount factor of the n-step returns.
+      entropy_coefficient, value_coefficient: weights of the entropy bonus and value
+        loss in L_RL.
+      clip_norm: global gradient-norm clip of the RL update.
+      mask_optimizer: 'separate' or 'joint' (module docstring); joint variant only.
+      mask_loss_weight: lambda in L_RL + lambda L_mask ('joint' mask optimizer).
+      mask_learning_rate, mask_clip_norm: Adam on L_mask ('separate').
+      delta, sparsity_weight: L_mask's threshold and lambda_m.
+      recent_frames_capacity: frames per env from which mask pairs are drawn.
+      mask_pairs: pairs per L_mask step; None draws one from every env (the
+        authors' setting), fewer makes the joint variant's update cheaper.
+      mask_start_update: L_mask is trained from this update on (the ring must hold
+        a few rollouts first).
+      seed: seeds the pair sampler.
+      train_step_counter: counts updates; created if None.
+    """
+    if variant not in VARIANTS:
+      raise ValueError(f'unknown A2C variant {variant!r}; expected one of {VARIANTS}')
+    if mask_optimizer not in MASK_OPTIMIZERS:
+      raise ValueError(f'unknown mask_optimizer {mask_optimizer!r}; expected one of '
+                       f'{MASK_OPTIMIZERS}')
+    if (variant == 'baseline') != (network.attention_module is None):
+      raise ValueError(f'variant {variant!r} needs a network '
+                       f'{"without" if variant == "baseline" else "with"} an '
+                       'attention module')
+    # tf.Module must be set up before attributes holding variables are assigned;
+    # TFAgent.__init__ below needs the policies, which need the network first.
+    tf.Module.__init__(self, name='A2CAgent')
+    self._network = network
+    self._variant = variant
+    self._gamma = gamma
+    self._entropy_coefficient = entropy_coefficient
+    self._value_coefficient = value_coefficient
+    self._mask_optimizer_kind = mask_optimizer
+    self._mask_loss_weight = mask_loss_weight
+    self._delta = delta
+    self._sparsity_weight = sparsity_weight
+    self._mask_start_update = mask_start_update
+    self._mask_pairs = mask_pairs
+    network.create_variables(time_step_spec.observation)
+    if network.attention_module is not None:
+      network.attention_module.create_variables()   # the decoder too
+
+    attention_variables = (network.attention_module.trainable_variables
+                           if network.attention_module is not None else [])
+    self._attention_variables = attention_variables
+    if variant == 'frozen' or variant == 'baseline':
+      self._rl_variables = _without(network.trainable_variables, attention_variables)
+    elif mask_optimizer == 'separate':
+      # The RL gradient reaches Psi, but not Phi or the decoder: leaving those out
+      # keeps RMSprop from holding slots for them.
+      self._rl_variables = _without(
+          network.trainable_variables,
+          _without(attention_variables,
+                   network.attention_module.mask_generator.trainable_variables))
+    else:
+      self._rl_variables = network.trainable_variables
+    # Keras divides by sqrt(v + eps), PyTorch (the authors' code) by sqrt(v) + eps.
+    # With eps = 1e-5 Keras' floor of 3e-3 shrinks small gradients' steps ~100-fold
+    # and A2C barely learns (measured); eps^2 inside the root gives PyTorch's floor.
+    self.optimizer = tf.keras.optimizers.RMSprop(
+        learning_rate, rho=rmsprop_decay, epsilon=rmsprop_epsilon ** 2,
+        global_clipnorm=clip_norm)
+    self.optimizer.build(self._rl_variables)
+    self.mask_optimizer = None
+    self.recent_frames = None
+    if variant == 'joint':
+      self.recent_frames = recent_frames.RecentFrames(
+          num_envs, recent_frames_capacity, seed=seed)
+      if mask_optimizer == 'separate':
+        self.mask_optimizer = tf.keras.optimizers.Adam(
+            mask_learning_rate, global_clipnorm=mask_clip_norm)
+        self.mask_optimizer.build(attention_variables)
+
+    collect_policy = ActorCriticPolicy(time_step_spec, action_spec, network,
+                                       name='collect_policy')
+    policy = greedy_policy.GreedyPolicy(collect_policy, name='greedy_policy')
+    super().__init__(time_step_spec, action_spec, policy, collect_policy,
+                     train_sequence_length=None,
+                     train_step_counter=train_step_counter)
+
+  @property
+  def variant(self) -> str:
+    return self._variant
+
+  @property
+  def network(self) -> actor_critic.ActorCriticNetwork:
+    return self._network
+
+  @property
+  def attention_variables(self):
+    return list(self._attention_variables)
+
+  def _initialize(self):
+    return tf.no_op()
+
+  def rl_loss(self, experience: trajectory.Trajectory) -> Dict[str, tf.Tensor]:
+    """L_RL of a rollout and what to log about it.
+
+    Args:
+      experience: `Trajectory` [N, T + 1] (module docstring).
+
+    Returns:
+      float32 scalars: 'policy', 'value', 'entropy', 'rl_total', 'advantage_mean',
+      'return_mean' and, with a mask, 'rollout_mask_mean'.
+    """
+    observations = experience.observation
+    shape = tf.shape(observations)
+    num_envs, length = shape[0], shape[1]
+    flat = tf.reshape(observations, tf.concat([[-1], shape[2:]], 0))
+    mask = self._network.mask(flat)
+    logits, values = self._network.heads(self._network.features(flat, mask))
+    logits = tf.reshape(logits, [num_envs, length, -1])[:, :-1]
+    values = tf.reshape(values, [num_envs, length])
+    targets = n_step_targets(
+        experience.reward[:, :-1], experience.discount[:, :-1],
+        experience.step_type[:, :-1], values[:, :-1], values[:, -1], self._gamma)
+    distribution = tfp.distributions.Categorical(logits=logits)
+    num_valid = tf.maximum(tf.reduce_sum(targets.weights), 1.0)
+    mean = lambda x: tf.reduce_sum(x * targets.weights) / num_valid
+    policy_loss = -mean(distribution.log_prob(experience.action[:, :-1])
+                        * tf.stop_gradient(targets.advantages))
+    value_loss = mean(tf.square(targets.returns - values[:, :-1]))
+    entropy = mean(distribution.entropy())
+    total = (policy_loss + self._value_coefficient * value_loss
+             - self._entropy_coefficient * entropy)
+    losses = {'policy': policy_loss, 'value': value_loss, 'entropy': entropy,
+              'rl_total': total, 'advantage_mean': mean(targets.advantages),
+              'return_mean': mean(targets.returns)}
+    if mask is not None:
+      losses['rollout_mask_mean'] = tf.reduce_mean(mask)
+    return losses
+
+  def mask_loss(self):
+    """L_mask on pairs of each env's recent frames, and its parts."""
+    source, target = self.recent_frames.sample_pairs(self._mask_pairs)
+    outputs = self._network.attention_module((source, target), training=True)
+    return attention.mask_loss(target, outputs, self._delta, self._sparsity_weight)
+
+  def _train(self, experience, weights=None):
+    del weights  # every step of a rollout counts once
+    train_mask = self._variant == 'joint'
+    if train_mask:
+      self.recent_frames.add(experience.observation[:, :-1])
+      mask_on = tf.cast(self.train_step_counter >= self._mask_start_update,
+                        tf.float32)
+    with tf.GradientTape(persistent=train_mask) as tape:
+      losses = self.rl_loss(experience)
+      total = losses['rl_total']
+      if train_mask:
+        mask_losses = self.mask_loss()
+        losses.update({f'mask_{k}': v for k, v in mask_losses.items()})
+        if self._mask_optimizer_kind == 'joint':
+          total += mask_on * self._mask_loss_weight * mask_losses['total']
+    gradients = tape.gradient(total, self._rl_variables)
+    self.optimizer.apply_gradients(zip(gradients, self._rl_variables))
+    if train_mask and self._mask_optimizer_kind == 'separate':
+      mask_gradients = tape.gradient(mask_losses['total'], self._attention_variables)
+
+      def mask_step():
+        self.mask_optimizer.apply_gradients(
+            zip(mask_gradients, self._attention_variables))
+        return tf.constant(True)
+      tf.cond(mask_on > 0, mask_step, lambda: tf.constant(False))
+    if train_mask:
+      del tape
+    self.train_step_counter.assign_add(1)
+    losses['total'] = total
+    return tf_agent.LossInfo(loss=total, extra=losses)

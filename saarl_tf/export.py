@@ -1,0 +1,253 @@
+"""The frozen attention mask as a SavedModel that any TensorFlow agent can load.
+
+An export holds only the mask generator Psi (the part an agent needs), with:
+
+* `__call__` / signature `serving_default`: uint8 observations [B, 84, 84, C] (C >= 1
+  stacked frames, newest last) -> float32 mask [B, 7, 7] in [0, 1];
+* `resized` / signature `resized`: the same observations and an int32 size [2]
+  -> the mask resized (antialiased bilinear) to [B, size[0], size[1]], for a
+  network whose feature map is not 7x7;
+* `variables` and an empty `trainable_variables`: the convention of reusable
+  SavedModels for "load, do not fine-tune";
+* `assets/mask_metadata.json`: the input format, the mask size, the games and frames
+  it was trained on, its loss weights and the package version.
+
+`MaskLayer(path)` wraps a loaded export as a frozen Keras layer. Loading needs only
+TensorFlow: `tf.saved_model.load(path)(observations)` works without saarl_tf.
+"""
+
+import importlib.metadata
+import json
+import os
+from typing import Any, Dict, Optional, Sequence
+
+import tensorflow as tf
+
+from saarl_tf.models import attention
+
+METADATA_FILE = 'mask_metadata.json'
+FORMAT = 'saarl_tf.attention_mask.v1'
+INPUT_DESCRIPTION = (
+    'uint8 [batch, 84, 84, C] stacked grayscale Atari frames, newest frame last, as '
+    "ale-py's AtariVectorEnv emits them after transposing to NHWC (frame skip 4 with "
+    'max-pooling of the last two frames, 84x84 INTER_AREA resize); only the newest '
+    'frame is used, scaled to [0, 1]')
+
+
+def _package_version() -> str:
+  try:
+    return importlib.metadata.version('saarl_tf')
+  except importlib.metadata.PackageNotFoundError:
+    return 'unknown'
+
+
+# tf.Module reserves `variables` as a read-only property; the reusable-SavedModel
+# convention needs it as a saved attribute, so the root is tf.Module's own base.
+class MaskModule(tf.__internal__.tracking.AutoTrackable):
+  """What gets saved: the mask generator behind two tf.functions."""
+
+  def __init__(self, mask_generator: attention.MaskGenerator, metadata_path: str):
+    self.mask_generator = mask_generator
+    self.metadata = tf.saved_model.Asset(metadata_path)
+    self.variables = list(mask_generator.variables)
+    self.trainable_variables = []     # frozen: consumers must not fine-tune it
+
+  @tf.function(input_signature=[
+      tf.TensorSpec([None, attention.FRAME_SIZE, attention.FRAME_SIZE, None],
+                    tf.uint8, name='observations')])
+  def __call__(self, observations):
+    """uint8 [B, 84, 84, C] -> float32 mask [B, 7, 7] in [0, 1]."""
+    return self.mask_generator(attention.preprocess_frames(observations))
+
+  @tf.function(input_signature=[
+      tf.TensorSpec([None, attention.FRAME_SIZE, attention.FRAME_SIZE, None],
+                    tf.uint8, name='observations'),
+      tf.TensorSpec([2], tf.int32, name='size')])
+  def resized(self, observations, size):
+    """uint8 [B, 84, 84, C], int32 (height, width) -> float32 [B, height, width]."""
+    tf.debugging.assert_positive(
+        size, message='mask size must be two positive integers (height, width)')
+    tf.debugging.assert_less_equal(
+        size, attention.FRAME_SIZE,
+        message=f'mask size must be at most {attention.FRAME_SIZE} (the frame size)')
+    mask = self(observations)[..., None]
+    # Antialiased bilinear: averages cells when shrinking, interpolates when growing,
+    # and (unlike 'area') has a gradient, which a host's GradientTape may ask for.
+    resized = tf.image.resize(mask, size, method='bilinear', antialias=True)
+    return tf.clip_by_value(resized[..., 0], 0.0, 1.0)
+
+  @tf.function(input_signature=[
+      tf.TensorSpec([None, attention.FRAME_SIZE, attention.FRAME_SIZE, None],
+                    tf.uint8, name='observations')])
+  def serving_default(self, observations):
+    return {'mask': self(observations)}
+
+  @tf.function(input_signature=[
+      tf.TensorSpec([None, attention.FRAME_SIZE, attention.FRAME_SIZE, None],
+                    tf.uint8, name='observations'),
+      tf.TensorSpec([2], tf.int32, name='size')])
+  def resized_signature(self, observations, size):
+    return {'mask': self.resized(observations, size)}
+
+
+def export_mask(model: attention.SelfSupervisedAttention, export_dir: str,
+                training: Optional[Dict[str, Any]] = None,
+                quality: Optional[Dict[str, Any]] = None) -> str:
+  """Saves the model's mask generator as a SavedModel in `export_dir`.
+
+  Args:
+    model: a (trained) attention module.
+    export_dir: the SavedModel directory to write (replaced if it exists).
+    training: what the mask was trained on (games, frames, loss weights), stored in
+      the metadata.
+    quality: mask quality scores (`mask_quality_of`), stored in the metadata.
+
+  Returns:
+    `export_dir`.
+  """
+  model.create_variables()
+  metadata = {
+      'format': FORMAT,
+      'input': INPUT_DESCRIPTION,
+      'input_shape': [None, attention.FRAME_SIZE, attention.FRAME_SIZE, None],
+      'input_dtype': 'uint8',
+      'mask_shape': [None, attention.MASK_SIZE, attention.MASK_SIZE],
+      'mask_range': [0.0, 1.0],
+      'receptive_field': {'first_cell_centre_px': 17.5, 'stride_px': 8},
+      'signatures': {'serving_default': 'observations -> mask',
+                     'resized': 'observations, size [2] -> mask [B, h, w]'},
+      'training': training or {},
+      'quality': quality or {},
+      'package_version': _package_version(),
+  }
+  staging = export_dir.rstrip('/') + '.staging'
+  tf.io.gfile.makedirs(staging)
+  metadata_path = os.path.join(staging, METADATA_FILE)
+  with tf.io.gfile.GFile(metadata_path, 'w') as f:
+    json.dump(metadata, f, indent=2)
+  module = MaskModule(model.mask_generator, metadata_path)
+  saved = staging + '/model'
+  tf.saved_model.save(module, saved, signatures={
+      'serving_default': module.serving_default,
+      'resized': module.resized_signature})
+  # Written aside, then moved into place: a crash never leaves a half export.
+  if tf.io.gfile.exists(export_dir):
+    tf.io.gfile.rmtree(export_dir)
+  tf.io.gfile.rename(saved, export_dir)
+  tf.io.gfile.rmtree(staging)
+  return export_dir
+
+
+def mask_quality_of(model: attention.SelfSupervisedAttention, games: Sequence[str],
+                    eval_frames: int, eval_seed: int) -> Dict[str, Any]:
+  """Mask quality against ground truth on each game (sprites or OCAtari frames)."""
+  # Imported here: loading an export must not need the trainer or OCAtari.
+  from saarl_tf import mask_metrics  # pylint: disable=g-import-not-at-top
+  from saarl_tf.experiments import pretrain_mask  # pylint: disable=g-import-not-at-top
+  from saarl_tf.training import mask_pretraining  # pylint: disable=g-import-not-at-top
+  per_game = {}
+  for game in games:
+    observations, centres, pixels = pretrain_mask.labelled_eval_frames(
+        game, eval_frames, eval_seed)
+    masks = mask_pretraining.masks_of(model, observations)
+    per_game[game] = mask_metrics.mask_quality(masks, centres, pixels)
+  return {'eval_frames': eval_frames, 'eval_seed': eval_seed, 'games': per_game}
+
+
+def export_from_checkpoint(checkpoint_dir: str, export_dir: str,
+                           eval_frames: int = 0, eval_seed: int = 12345) -> str:
+  """Exports the attention module of a mask pre-training run.
+
+  Args:
+    checkpoint_dir: a pre-training run's `checkpoints/` directory; the run's
+      `config.json` next to it, if any, becomes the metadata's `training` entry.
+    export_dir: where the SavedModel goes.
+    eval_frames: if > 0, the mask is scored on this many ground-truth frames of each
+      training game (OCAtari for Atari: the `eval` extra) and the scores stored in
+      the metadata's `quality` entry.
+    eval_seed: seed of the evaluation frames (kept apart from training seeds).
+  """
+  from saarl_tf.training import mask_pretraining  # pylint: disable=g-import-not-at-top
+  model = mask_pretraining.restore_attention(checkpoint_dir)
+  config_path = os.path.join(os.path.dirname(checkpoint_dir.rstrip('/')), 'config.json')
+  training = {}
+  if tf.io.gfile.exists(config_path):
+    with tf.io.gfile.GFile(config_path) as f:
+      training = json.load(f)
+  training['checkpoint'] = tf.train.latest_checkpoint(checkpoint_dir)
+  quality = None
+  if eval_frames > 0 and training.get('games'):
+    quality = mask_quality_of(model, training['games'], eval_frames, eval_seed)
+  return export_mask(model, export_dir, training, quality)
+
+
+def read_metadata(export_dir: str) -> Dict[str, Any]:
+  """The export's metadata JSON.
+
+  Raises:
+    ValueError: `export_dir` is not a saarl_tf mask export.
+  """
+  path = os.path.join(export_dir, 'assets', METADATA_FILE)
+  if not (tf.io.gfile.exists(os.path.join(export_dir, 'saved_model.pb'))
+          and tf.io.gfile.exists(path)):
+    raise ValueError(f'{export_dir!r} is not a saarl_tf mask export: expected '
+                     f'saved_model.pb and assets/{METADATA_FILE} in it')
+  with tf.io.gfile.GFile(path) as f:
+    metadata = json.load(f)
+  if metadata.get('format') != FORMAT:
+    raise ValueError(f'{export_dir!r} has mask format {metadata.get("format")!r}; '
+                     f'expected {FORMAT!r}')
+  return metadata
+
+
+class MaskLayer(tf.keras.layers.Layer):
+  """A frozen exported mask as a Keras layer: uint8 observations -> float32 mask.
+
+  Output: [B, 7, 7], or [B, h, w] with `output_size=(h, w)`. The loaded SavedModel is
+  held as a plain attribute, which Keras 2 does not track: its variables are not this
+  layer's (trainable) weights, so no optimiser of the host model ever sees them.
+  """
+
+  def __init__(self, export_dir: str, output_size: Optional[Sequence[int]] = None,
+               **kwargs):
+    super().__init__(trainable=False, **kwargs)
+    self.metadata = read_metadata(export_dir)
+    if output_size is not None:
+      output_size = tuple(int(s) for s in output_size)
+      if len(output_size) != 2 or not all(
+          1 <= s <= attention.FRAME_SIZE for s in output_size):
+        raise ValueError(f'output_size must be (height, width) with each in '
+                         f'[1, {attention.FRAME_SIZE}], got {output_size}')
+    self.export_dir = export_dir
+    self.output_size = output_size
+    self._mask = tf.saved_model.load(export_dir)
+
+  @property
+  def mask_variables(self):
+    """The export's variables (frozen), e.g. to check that they never change."""
+    return list(self._mask.variables)
+
+  def __call__(self, observations, *args, **kwargs):
+    # Checked before Keras' __call__, which would wrap the error in several lines.
+    observations = tf.convert_to_tensor(observations)
+    shape = observations.shape
+    if observations.dtype != tf.uint8 or shape.rank != 4 or tuple(shape[1:3]) != (
+        attention.FRAME_SIZE, attention.FRAME_SIZE):
+      raise ValueError(
+          f'MaskLayer expects uint8 observations [batch, {attention.FRAME_SIZE}, '
+          f'{attention.FRAME_SIZE}, channels]; got {observations.dtype.name} '
+          f'{shape.as_list() if shape.rank is not None else shape}')
+    return super().__call__(observations, *args, **kwargs)
+
+  def call(self, observations):
+    """uint8 [B, 84, 84, C] -> float32 [B, h, w] in [0, 1]."""
+    if self.output_size is None:
+      mask = self._mask(observations)
+    else:
+      mask = self._mask.resized(observations, tf.constant(self.output_size, tf.int32))
+    return tf.stop_gradient(mask)   # frozen: the host's loss never reaches it
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(export_dir=self.export_dir, output_size=self.output_size)
+    return config

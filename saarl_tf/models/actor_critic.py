@@ -1,0 +1,116 @@
+"""The actor-critic, with an optional attention mask on its last conv feature map.
+
+As in the authors' code (../shared/DESIGN.md section 5): conv 32 k8 s4 -> conv 64 k4 s2
+-> conv 32 k3 s1, each with a ReLU, gives f(x) of shape [7, 7, 32]; the attention mask
+Psi(x) of shape [7, 7] multiplies it, and everything after is the usual head:
+dense 512 -> policy logits and a scalar value,
+
+  pi(a | Psi(x) f(x)),   V(Psi(x) f(x)).
+
+Without a mask (the `baseline` variant) the network is the same minus the product.
+"""
+
+from typing import Optional
+
+import tensorflow as tf
+from tf_agents.networks import network
+
+from saarl_tf.models import attention
+
+
+class ActorCriticNetwork(network.Network):
+  """uint8 observations [B, 84, 84, C] -> (logits float32 [B, A], value float32 [B]).
+
+  `call` returns `((logits, value), network_state)` with an empty state, as tf-agents
+  networks do. The attention module, when given, is a sub-module: its variables are
+  among this network's, and the agent decides which of them the RL loss may update.
+  """
+
+  def __init__(self,
+               input_tensor_spec,
+               num_actions: int,
+               attention_module: Optional[attention.SelfSupervisedAttention] = None,
+               hidden_units: int = 512,
+               name: str = 'ActorCriticNetwork'):
+    """Builds the layers.
+
+    Args:
+      input_tensor_spec: `TensorSpec` of one observation, uint8 [84, 84, C].
+      num_actions: size of the discrete action set.
+      attention_module: if given, Psi(x) multiplies the third conv feature map.
+      hidden_units: width of the dense layer after the convs.
+      name: the network's name.
+    """
+    super().__init__(input_tensor_spec=input_tensor_spec, state_spec=(), name=name)
+    self._num_actions = num_actions
+    self._attention = attention_module
+    # Orthogonal init as in the authors' code (pytorch-a2c-ppo-acktr) and baselines:
+    # ReLU gain for the trunk, 0.01 for the policy so that it starts near uniform.
+    relu_init = tf.keras.initializers.Orthogonal(2 ** 0.5)
+    self._convs = [tf.keras.layers.Conv2D(filters, kernel, stride, activation='relu',
+                                          kernel_initializer=relu_init,
+                                          name=f'conv{i}')
+                   for i, (filters, kernel, stride) in enumerate(attention.CONV_LAYERS)]
+    self._flatten = tf.keras.layers.Flatten()
+    self._hidden = tf.keras.layers.Dense(hidden_units, activation='relu',
+                                         kernel_initializer=relu_init, name='hidden')
+    self._logits = tf.keras.layers.Dense(
+        num_actions, kernel_initializer=tf.keras.initializers.Orthogonal(0.01),
+        name='logits')
+    self._value = tf.keras.layers.Dense(
+        1, kernel_initializer=tf.keras.initializers.Orthogonal(1.0), name='value')
+
+  @property
+  def attention_module(self) -> Optional[attention.SelfSupervisedAttention]:
+    return self._attention
+
+  @property
+  def num_actions(self) -> int:
+    return self._num_actions
+
+  def features(self, observations: tf.Tensor, mask: Optional[tf.Tensor] = None):
+    """f(x), or Psi(x) f(x) when a mask is given.
+
+    Args:
+      observations: uint8 [B, 84, 84, C].
+      mask: float32 [B, 7, 7] in [0, 1], or None.
+
+    Returns:
+      float32 [B, 7, 7, 32].
+    """
+    x = tf.cast(observations, tf.float32) / 255.0
+    for conv in self._convs:
+      x = conv(x)
+    if mask is not None:
+      x = x * mask[..., None]
+    return x
+
+  def heads(self, features: tf.Tensor):
+    """(logits [B, A], value [B]) from feature maps [B, 7, 7, 32]."""
+    hidden = self._hidden(self._flatten(features))
+    return self._logits(hidden), tf.squeeze(self._value(hidden), axis=-1)
+
+  def mask(self, observations: tf.Tensor) -> Optional[tf.Tensor]:
+    """Psi(x), float32 [B, 7, 7], or None for a network without attention."""
+    if self._attention is None:
+      return None
+    return self._attention.mask(observations)
+
+  def call(self, observations, step_type=None, network_state=(), training=False):
+    """Policy logits and state value of a batch of observations.
+
+    Args:
+      observations: uint8 [B, 84, 84, C] (or with extra outer dims [B, T, ...]).
+      step_type, network_state, training: the tf-agents `Network` interface; unused.
+
+    Returns:
+      ((logits float32 [B, A], value float32 [B]), ()), with the same outer dims
+      as `observations`.
+    """
+    del step_type, training
+    outer = tf.shape(observations)[:-3]
+    flat = tf.reshape(observations, tf.concat([[-1], tf.shape(observations)[-3:]], 0))
+    logits, value = self.heads(self.features(flat, self.mask(flat)))
+    logits = tf.reshape(logits, tf.concat([outer, [self._num_actions]], 0))
+    value = tf.reshape(value, outer)
+    return (logits, value), network_state
