@@ -1,4 +1,9 @@
-r"""Throughput benchmarks: `python -m saarl_tf.bench --what=env`.
+r"""Throughput benchmarks: `python -m saarl_tf.bench --what=env|train`.
+
+  env    the raw `AtariVectorEnv` against our environment under tf-agents drivers;
+  train  the A2C training loops (`baseline`, `joint`, `frozen`) as users run them
+         (summaries on at their default rate, checkpoints off), each in its own
+         process so that its peak resident memory is its own.
 
 Every measurement is in agent steps per second (one agent step = 4 emulator frames)
 summed over the batch of environments, after warm-up. Measurements of different
@@ -7,7 +12,12 @@ slow spell of the machine hits every configuration alike.
 """
 
 import json
+import os
+import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from typing import Callable, Dict
 
@@ -15,7 +25,11 @@ from absl import app
 from absl import flags
 import numpy as np
 
-_WHAT = flags.DEFINE_enum('what', 'env', ['env'], 'Which benchmark to run.')
+_WHAT = flags.DEFINE_enum('what', 'env', ['env', 'train', 'train_one'],
+                          'Which benchmark to run (train_one: one variant, internal).')
+_VARIANT = flags.DEFINE_enum('variant', 'baseline', ['baseline', 'joint', 'frozen'],
+                             'train_one: the A2C variant to measure.')
+_UPDATES = flags.DEFINE_integer('updates', 100, 'train: A2C updates per round.')
 _GAME = flags.DEFINE_string('game', 'Breakout', 'Atari game to benchmark on.')
 _NUM_ENVS = flags.DEFINE_integer('num_envs', 16, 'Environments stepped together.')
 _STEPS = flags.DEFINE_integer('steps', 300, 'Batched steps per measurement round.')
@@ -94,11 +108,91 @@ def bench_env(game: str, num_envs: int, steps: int, rounds: int) -> Dict[str, fl
   return rates
 
 
+def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
+                    rounds: int) -> Dict[str, float]:
+  """Agent steps/s of one A2C variant's training loop (5-step rollouts), median of
+  `rounds` rounds of `updates` updates after a warm-up, and peak RSS in MiB."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from saarl_tf.models import attention  # pylint: disable=g-import-not-at-top
+  from saarl_tf.training import a2c_training  # pylint: disable=g-import-not-at-top
+  with tempfile.TemporaryDirectory() as root:
+    mask_checkpoint = None
+    if variant == 'frozen':
+      module = attention.SelfSupervisedAttention()
+      module.create_variables()
+      mask_checkpoint = os.path.join(root, 'mask')
+      tf.train.Checkpoint(model=module).save(os.path.join(mask_checkpoint, 'ckpt'))
+    config = a2c_training.A2CConfig(
+        game=game, variant=variant, num_envs=num_envs, total_frames=10**12,
+        mask_checkpoint=mask_checkpoint, checkpoint_every=10**9, progress=False)
+    run = a2c_training.A2CRun(config, os.path.join(root, 'run'))
+    done = 20
+    run.run(done)   # warm-up: traces the train step
+    rates = []
+    for _ in range(rounds):
+      start = time.perf_counter()
+      done += updates
+      run.run(done)
+      rates.append(updates * num_envs * config.rollout_steps
+                   / (time.perf_counter() - start))
+    run.close()
+  peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+  return {'agent_steps_per_s': statistics.median(rates), 'peak_rss_mib': peak_mib}
+
+
+def bench_train(game: str, num_envs: int, updates: int, rounds: int, steps: int
+                ) -> Dict[str, Dict[str, float]]:
+  """The raw env and every A2C variant, each measured in a fresh process."""
+  results = {}
+  for what, extra in (('env', []),
+                      ('train_one', ['--variant=baseline']),
+                      ('train_one', ['--variant=joint']),
+                      ('train_one', ['--variant=frozen'])):
+    command = [sys.executable, '-m', 'saarl_tf.bench', f'--what={what}',
+               f'--game={game}', f'--num_envs={num_envs}', f'--updates={updates}',
+               f'--rounds={rounds}', f'--steps={steps}', '--json', *extra]
+    output = subprocess.run(command, capture_output=True, text=True, check=True)
+    record = json.loads(output.stdout.strip().splitlines()[-1])
+    if what == 'env':
+      results['raw_vector_env'] = {'agent_steps_per_s': record['raw_vector_env'],
+                                   'peak_rss_mib': record['peak_rss_mib']}
+    else:
+      results[record['variant']] = {k: record[k] for k in ('agent_steps_per_s',
+                                                           'peak_rss_mib')}
+  limit = results['raw_vector_env']['agent_steps_per_s']
+  for record in results.values():
+    record['frames_per_s'] = 4 * record['agent_steps_per_s']
+    record['of_raw'] = record['agent_steps_per_s'] / limit
+  return results
+
+
 def main(argv):
   del argv
+  if _WHAT.value == 'train_one':
+    print(json.dumps({'variant': _VARIANT.value, **bench_train_one(
+        _GAME.value, _VARIANT.value, _NUM_ENVS.value, _UPDATES.value,
+        _ROUNDS.value)}))
+    return
+  if _WHAT.value == 'train':
+    results = bench_train(_GAME.value, _NUM_ENVS.value, _UPDATES.value,
+                          _ROUNDS.value, _STEPS.value)
+    if _JSON.value:
+      print(json.dumps({'benchmark': 'train', 'game': _GAME.value,
+                        'num_envs': _NUM_ENVS.value, **results}))
+      return
+    print(f'{_GAME.value}, {_NUM_ENVS.value} envs, 5-step rollouts, median of '
+          f'{_ROUNDS.value} rounds x {_UPDATES.value} updates')
+    print(f'{"":<30}{"agent steps/s":>14}{"frames/s":>10}{"of raw":>8}'
+          f'{"peak RSS":>10}')
+    for name, record in results.items():
+      print(f'{name:<30}{record["agent_steps_per_s"]:>14,.0f}'
+            f'{record["frames_per_s"]:>10,.0f}{record["of_raw"]:>8.0%}'
+            f'{record["peak_rss_mib"]:>7,.0f} MiB')
+    return
   results = {
       'benchmark': _WHAT.value, 'game': _GAME.value, 'num_envs': _NUM_ENVS.value,
-      **bench_env(_GAME.value, _NUM_ENVS.value, _STEPS.value, _ROUNDS.value)}
+      **bench_env(_GAME.value, _NUM_ENVS.value, _STEPS.value, _ROUNDS.value),
+      'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
   if _JSON.value:
     print(json.dumps(results))
     return

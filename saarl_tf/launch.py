@@ -12,6 +12,10 @@ Experiments:
                  joint (mask trained with the agent) or frozen (--mask_checkpoint).
   export         the attention mask of a pretrain_mask run (--checkpoint) as a
                  SavedModel in --export_dir, scored on --eval_frames frames per game.
+  single_task    the paper's protocols (Figures 2-4): every game x variant x seed of
+  multi_task     the protocol, resumable, with results.csv, learning_curves.png and
+  transfer       summary.md; --games and --seeds override the protocol's defaults.
+  all            single_task, multi_task and transfer in turn (launch/smoke.flags).
 """
 
 import os
@@ -22,7 +26,9 @@ from absl import logging
 
 from saarl_tf.envs import games as games_lib
 
-EXPERIMENTS = ('pretrain_mask', 'a2c', 'export')
+PROTOCOL_NAMES = ('single_task', 'multi_task', 'transfer')
+EXPERIMENTS = ('pretrain_mask', 'a2c', 'export') + PROTOCOL_NAMES + ('all',)
+UNIVERSAL_MASK_GAMES = ['Asteroids', 'Assault', 'MsPacman']
 VARIANTS = ('baseline', 'joint', 'frozen')
 MASK_OPTIMIZERS = ('separate', 'joint')
 
@@ -31,9 +37,11 @@ _EXPERIMENT = flags.DEFINE_string(
 _ROOT_DIR = flags.DEFINE_string(
     'root_dir', None, 'Where logs, checkpoints and results go; default runs/<experiment>.')
 _GAMES = flags.DEFINE_list(
-    'games', ['Asteroids', 'Assault', 'MsPacman'],
-    'Games as the paper writes them (or ale ids), or Sprites.')
+    'games', [], 'Games as the paper writes them (or ale ids), or Sprites. Default: '
+    "the protocol's games; for pretrain_mask " + ','.join(UNIVERSAL_MASK_GAMES) + '.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of environments, sampling and init.')
+_SEEDS = flags.DEFINE_list('seeds', ['0', '1', '2', '3', '4'],
+                           'Protocols: one run per seed (the paper averages 5).')
 _NUM_ENVS = flags.DEFINE_integer('num_envs', 16, 'Environments per game.')
 
 # Mask pre-training (authors' code: Adam 1e-3, clip 0.5, delta 0.01, lambda_m 1e-3).
@@ -93,7 +101,8 @@ _MASK_CHECKPOINT = flags.DEFINE_string(
 _CHECKPOINT = flags.DEFINE_string(
     'checkpoint', None, 'export: the checkpoints/ directory of a pretrain_mask run.')
 _EXPORT_DIR = flags.DEFINE_string(
-    'export_dir', None, 'export: where the SavedModel goes (default export/mask).')
+    'export_dir', None, 'export: where the SavedModel goes (default export/mask); '
+    'protocols: where their pre-trained mask is exported (default export/).')
 
 _CLIP_REWARDS = flags.DEFINE_boolean('clip_rewards', True,
                                      'Clip training rewards to their sign (Atari).')
@@ -108,8 +117,6 @@ def _validate_flags():
       message=f'--experiment must be one of: {", ".join(EXPERIMENTS)}')
 
   def games_are_known(names):
-    if not names:
-      raise flags.ValidationError('--games needs at least one game')
     for name in names:
       try:
         games_lib.check_game(name)
@@ -138,6 +145,12 @@ def _validate_flags():
     flags.register_validator(
         name, lambda v: v is not None and 0 <= v <= 1,
         message=f'--{name} must be in [0, 1]')
+  def seeds_are_integers(values):
+    if not values or not all(v.strip().lstrip('-').isdigit() for v in values):
+      raise flags.ValidationError(
+          f'--seeds must be a comma-separated list of integers, got {",".join(values)}')
+    return True
+  flags.register_validator('seeds', seeds_are_integers)
   flags.register_validator(
       'recent_frames', lambda v: v is not None and v >= 2,
       message='--recent_frames must be >= 2 (a pair needs two frames)')
@@ -186,16 +199,21 @@ def main(argv):
     return
   if _EXPERIMENT.value == 'a2c':
     _run_a2c(root_dir)
-  else:
+  elif _EXPERIMENT.value == 'pretrain_mask':
     _run_pretrain_mask(root_dir)
+  else:
+    names = PROTOCOL_NAMES if _EXPERIMENT.value == 'all' else (_EXPERIMENT.value,)
+    for name in names:
+      _run_protocol(name, os.path.join(root_dir, name)
+                    if _EXPERIMENT.value == 'all' else root_dir)
   logging.info('Results in %s', root_dir)
 
 
-def _run_a2c(root_dir: str):
+def _a2c_config(game: str):
   # Imported after flag parsing so that a bad flag answers before TensorFlow loads.
   from saarl_tf.training import a2c_training  # pylint: disable=g-import-not-at-top
-  config = a2c_training.A2CConfig(
-      game=_GAMES.value[0], variant=_VARIANT.value, seed=_SEED.value,
+  return a2c_training.A2CConfig(
+      game=game, variant=_VARIANT.value, seed=_SEED.value,
       num_envs=_NUM_ENVS.value, rollout_steps=_ROLLOUT_STEPS.value,
       total_frames=_TOTAL_FRAMES.value, learning_rate=_LEARNING_RATE.value,
       rmsprop_decay=_RMSPROP_DECAY.value, rmsprop_epsilon=_RMSPROP_EPSILON.value,
@@ -211,6 +229,33 @@ def _run_a2c(root_dir: str):
       mask_checkpoint=_MASK_CHECKPOINT.value, clip_rewards=_CLIP_REWARDS.value,
       episodic_life=_EPISODIC_LIFE.value, summary_every=_SUMMARY_EVERY.value,
       image_every=_IMAGE_EVERY.value, checkpoint_every=_CHECKPOINT_EVERY.value)
+
+
+def _pretrain_config(games):
+  from saarl_tf.experiments import pretrain_mask  # pylint: disable=g-import-not-at-top
+  return pretrain_mask.PretrainConfig(
+      games=tuple(games), num_envs=_NUM_ENVS.value,
+      collect_steps=_COLLECT_STEPS.value, train_steps=_MASK_TRAIN_STEPS.value,
+      batch_size=_MASK_BATCH_SIZE.value, max_gap=_MAX_PAIR_GAP.value,
+      learning_rate=_MASK_LEARNING_RATE.value, clip_norm=_MASK_CLIP_NORM.value,
+      delta=_DELTA.value, sparsity_weight=_SPARSITY_WEIGHT.value, seed=_SEED.value,
+      eval_frames=_EVAL_FRAMES.value, summary_every=_SUMMARY_EVERY.value,
+      image_every=_IMAGE_EVERY.value, checkpoint_every=_CHECKPOINT_EVERY.value)
+
+
+def _run_protocol(name: str, root_dir: str):
+  from saarl_tf.experiments import protocols  # pylint: disable=g-import-not-at-top
+  paths = protocols.run_protocol(
+      protocols.PROTOCOLS[name], root_dir, _a2c_config(game=''),
+      _pretrain_config(games=()), games=_GAMES.value or None,
+      seeds=[int(seed) for seed in _SEEDS.value],
+      export_root=_EXPORT_DIR.value or 'export')
+  print(f'{name}: {paths["csv"]}, {paths["figure"]}, {paths["summary"]}')
+
+
+def _run_a2c(root_dir: str):
+  from saarl_tf.training import a2c_training  # pylint: disable=g-import-not-at-top
+  config = _a2c_config(_GAMES.value[0])
   run = a2c_training.A2CRun(config, root_dir)
   try:
     result = run.run()
@@ -235,14 +280,7 @@ def _run_export():
 
 def _run_pretrain_mask(root_dir: str):
   from saarl_tf.experiments import pretrain_mask  # pylint: disable=g-import-not-at-top
-  config = pretrain_mask.PretrainConfig(
-      games=tuple(_GAMES.value), num_envs=_NUM_ENVS.value,
-      collect_steps=_COLLECT_STEPS.value, train_steps=_MASK_TRAIN_STEPS.value,
-      batch_size=_MASK_BATCH_SIZE.value, max_gap=_MAX_PAIR_GAP.value,
-      learning_rate=_MASK_LEARNING_RATE.value, clip_norm=_MASK_CLIP_NORM.value,
-      delta=_DELTA.value, sparsity_weight=_SPARSITY_WEIGHT.value, seed=_SEED.value,
-      eval_frames=_EVAL_FRAMES.value, summary_every=_SUMMARY_EVERY.value,
-      image_every=_IMAGE_EVERY.value, checkpoint_every=_CHECKPOINT_EVERY.value)
+  config = _pretrain_config(_GAMES.value or UNIVERSAL_MASK_GAMES)
   _, quality = pretrain_mask.run(config, root_dir)
   for game, metrics in quality.items():
     print(f'{game}: object recall {metrics["object_recall"]:.3f}, mass on objects '

@@ -13,14 +13,16 @@ def _launch(*args):
 def test_launcher_rejects_bad_flags_before_any_work(tmp_path):
   cases = {
       ('--games=Asteroids,MsPacmn',): "'MsPacmn': did you mean ms_pacman",
-      ('--experiment=fly',): '--experiment must be one of: pretrain_mask, a2c, export',
+      ('--experiment=fly',): '--experiment must be one of: pretrain_mask, a2c, export, single_task',
       ('--experiment=export', f'--checkpoint={tmp_path}'):
           f'--experiment=export needs --checkpoint=<pretrain_mask run>/checkpoints '
           f'holding a checkpoint; got --checkpoint={tmp_path}',
       ('--mask_train_steps=-5',): '--mask_train_steps must be >= 0',
       ('--num_envs=0',): '--num_envs must be >= 1',
-      ('--experiment=a2c',): '--experiment=a2c trains on one game; got '
-                             '--games=Asteroids,Assault,MsPacman',
+      ('--experiment=a2c', '--games=Pong,Breakout'):
+          '--experiment=a2c trains on one game; got --games=Pong,Breakout',
+      ('--experiment=transfer', '--seeds=0,x'):
+          '--seeds must be a comma-separated list of integers, got 0,x',
       ('--experiment=a2c', '--games=Pong', '--total_frames=-1'):
           '--total_frames must be >= 1',
       ('--experiment=a2c', '--games=Pong', '--variant=attentive'):

@@ -12,10 +12,12 @@ A run directory holds:
                   recent-frame ring, return history; restored when the run restarts
   episodes.csv    every finished game: frames when it ended, raw score, agent steps
   policy/         the greedy policy as a tf-agents `PolicySaver` SavedModel, at the end
+  done.json       written last, when the whole budget is done: final losses and scores
 """
 
 import csv
 import dataclasses
+import json
 import os
 import time
 from typing import Dict, List, Optional
@@ -38,6 +40,7 @@ from saarl_tf.models import attention
 from saarl_tf.training import mask_pretraining
 
 EPISODES_CSV = 'episodes.csv'
+DONE_JSON = 'done.json'
 _EPISODE_FIELDS = ('frames', 'raw_return', 'agent_steps')
 
 
@@ -269,10 +272,12 @@ class A2CRun:
       self.checkpointer.save(global_step=self.train_step)
       episodes_log.close()
       writer.flush()
-    if update >= self.total_updates:
-      self.save_policy()
     result = {k: float(v) for k, v in losses.items()}
     result.update({f'mean100_{k}': v for k, v in self.history.means().items()})
+    if update >= self.total_updates:
+      self.save_policy()
+      write_done(self.root_dir, dict(result, total_frames=self.config.total_frames,
+                                     updates=update))
     return result
 
   def _write_scalars(self, losses, frames: int, fps: float):
@@ -339,3 +344,20 @@ def read_episodes(root_dir: str) -> np.ndarray:
     return np.zeros((0, 3))
   data = np.loadtxt(path, delimiter=',', skiprows=1, ndmin=2)
   return data.reshape(-1, 3)
+
+
+def write_done(root_dir: str, record: Dict[str, float]):
+  """Marks a run finished (atomically: written aside, then renamed)."""
+  path = os.path.join(root_dir, DONE_JSON)
+  with open(path + '.tmp', 'w') as f:
+    json.dump(record, f, indent=2)
+  os.replace(path + '.tmp', path)
+
+
+def finished_frames(root_dir: str) -> int:
+  """The frame budget a run finished with, or 0 if it has not finished."""
+  path = os.path.join(root_dir, DONE_JSON)
+  if not os.path.exists(path):
+    return 0
+  with open(path) as f:
+    return int(json.load(f)['total_frames'])

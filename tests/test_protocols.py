@@ -1,0 +1,85 @@
+"""The paper's protocols end to end on the smoke budget, and killed-run recovery."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from saarl_tf import plots
+from saarl_tf.experiments import protocols
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _launch(*args, **kwargs):
+  return subprocess.Popen([sys.executable, '-m', 'saarl_tf.launch', *args],
+                          cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, **kwargs)
+
+
+def test_every_protocol_runs_end_to_end_on_the_smoke_budget(tmp_path):
+  process = _launch('--flagfile=launch/smoke.flags', f'--root_dir={tmp_path}',
+                    f'--export_dir={tmp_path}/export')
+  output, _ = process.communicate(timeout=1500)
+  assert process.returncode == 0, output[-3000:]
+
+  for name, protocol in protocols.PROTOCOLS.items():
+    root = tmp_path / name
+    with open(root / 'results.csv', newline='') as f:
+      rows = list(csv.DictReader(f))
+    assert list(rows[0]) == list(protocols.CSV_FIELDS)
+    assert {row['variant'] for row in rows} == set(protocol.variants), name
+    assert {row['experiment'] for row in rows} == {name}
+    assert {row['game'] for row in rows} == {'Sprites'}
+    frames = [int(row['frames']) for row in rows]
+    assert max(frames) <= 400 and min(frames) > 0
+    assert all(0.0 <= float(row['raw_return']) <= 1.0 for row in rows)
+
+    figure = (root / 'learning_curves.png').read_bytes()
+    assert figure.startswith(b'\x89PNG') and len(figure) > 10_000
+    summary = (root / 'summary.md').read_text()
+    for variant in protocol.variants:
+      assert f'| Sprites | {variant} |' in summary, (name, variant)
+    assert '| Sprites | baseline | ' in summary and '| 1.00 |' in summary
+    if protocol.mask_games:
+      assert (tmp_path / 'export' / f'{name}_mask' / 'saved_model.pb').exists()
+      assert (root / 'mask' / 'mask_quality.json').exists()
+
+
+def test_run_curve_is_the_mean_of_the_last_games():
+  episodes = np.array([[10, 1.0], [20, 3.0], [30, 5.0], [40, 7.0]])
+  curve = plots.run_curve(episodes, np.array([5, 10, 25, 40, 50]), window=2)
+  np.testing.assert_allclose(curve, [np.nan, 1.0, 2.0, 6.0, 6.0])
+
+
+def test_a_killed_experiment_skips_finished_runs_and_resumes_the_other(tmp_path):
+  args = ('--experiment=single_task', '--games=Sprites', '--seeds=0', '--num_envs=2',
+          '--total_frames=3000', '--checkpoint_every=5', '--summary_every=5',
+          '--mask_start_update=2', f'--root_dir={tmp_path}')
+  runs = tmp_path / 'runs' / 'Sprites'
+  process = _launch(*args, start_new_session=True)
+  deadline = time.time() + 900
+  # Kill hard once the baseline run has finished and the joint one has checkpointed.
+  while not (runs / 'joint' / 'seed_0' / 'checkpoints' / 'checkpoint').exists():
+    assert process.poll() is None, process.communicate()[0][-3000:]
+    assert time.time() < deadline
+    time.sleep(0.2)
+  os.killpg(process.pid, signal.SIGKILL)
+  process.wait()
+  assert (runs / 'baseline' / 'seed_0' / 'done.json').exists()
+  assert not (runs / 'joint' / 'seed_0' / 'done.json').exists()
+  finished_log = (runs / 'baseline' / 'seed_0' / 'episodes.csv').read_bytes()
+
+  process = _launch(*args)
+  output, _ = process.communicate(timeout=900)
+  assert process.returncode == 0, output[-3000:]
+  assert 'Skipping finished run' in output and 'baseline/seed_0' in output
+  assert 'Resuming' in output and 'joint/seed_0 at update' in output
+  assert (runs / 'baseline' / 'seed_0' / 'episodes.csv').read_bytes() == finished_log
+  assert (runs / 'joint' / 'seed_0' / 'done.json').exists()
+  with open(tmp_path / 'results.csv', newline='') as f:
+    assert {row['variant'] for row in csv.DictReader(f)} == {'baseline', 'joint'}
