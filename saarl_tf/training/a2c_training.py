@@ -100,8 +100,10 @@ class EpisodeHistory(tf.Module):
   def add(self, records: List[batched.EpisodeRecord]):
     """Appends finished games, oldest first; the newest `capacity` are kept."""
     if records:
-      self.raw_returns.assign(_roll_in(self.raw_returns, [r.raw_return for r in records]))
-      self.lengths.assign(_roll_in(self.lengths, [r.agent_steps for r in records]))
+      self.raw_returns.assign(
+          _roll_in(self.raw_returns, [r.raw_return for r in records]))
+      self.lengths.assign(
+          _roll_in(self.lengths, [r.agent_steps for r in records]))
       self.count.assign_add(len(records))
 
   def means(self) -> Dict[str, float]:
