@@ -16,6 +16,8 @@ Experiments:
   multi_task     the protocol, resumable, with results.csv, learning_curves.png and
   transfer       summary.md; --games and --seeds override the protocol's defaults.
   all            single_task, multi_task and transfer in turn (launch/smoke.flags).
+  keypoints      Figure 5: keypoints from the mask (NMS) against Transporter's, scored
+                 against ground-truth boxes on --games (launch/keypoints.flags).
 """
 
 import os
@@ -27,7 +29,7 @@ from absl import logging
 from saarl_tf.envs import games as games_lib
 
 PROTOCOL_NAMES = ('single_task', 'multi_task', 'transfer')
-EXPERIMENTS = ('pretrain_mask', 'a2c', 'export') + PROTOCOL_NAMES + ('all',)
+EXPERIMENTS = ('pretrain_mask', 'a2c', 'export') + PROTOCOL_NAMES + ('all', 'keypoints')
 UNIVERSAL_MASK_GAMES = ['Asteroids', 'Assault', 'MsPacman']
 VARIANTS = ('baseline', 'joint', 'frozen')
 MASK_OPTIMIZERS = ('separate', 'joint')
@@ -97,6 +99,18 @@ _MASK_PAIRS = flags.DEFINE_integer(
 _MASK_CHECKPOINT = flags.DEFINE_string(
     'mask_checkpoint', None,
     'The frozen variant\'s mask: the checkpoints/ directory of a pretrain_mask run.')
+# Keypoints (Figure 5).
+_NUM_KEYPOINTS = flags.DEFINE_integer(
+    'num_keypoints', 5, "k: Transporter's keypoints, and ours at the same k.")
+_KEYPOINT_THRESHOLD = flags.DEFINE_float(
+    'keypoint_threshold', 0.5, 'Ours without a fixed k: every NMS peak above this.')
+_KEYPOINT_MIN_PEAK = flags.DEFINE_float(
+    'keypoint_min_peak', 0.1, 'Ours with k: peaks weaker than this are not objects.')
+_KEYPOINT_MARGIN = flags.DEFINE_float(
+    'keypoint_margin', 6.0, 'Pixels added around ground-truth boxes when scoring.')
+_TRANSPORTER_STEPS = flags.DEFINE_integer(
+    'transporter_steps', 5000, 'Transporter training updates.')
+
 # Export.
 _CHECKPOINT = flags.DEFINE_string(
     'checkpoint', None, 'export: the checkpoints/ directory of a pretrain_mask run.')
@@ -125,12 +139,13 @@ def _validate_flags():
     return True
   flags.register_validator('games', games_are_known)
 
-  for name in ('num_envs', 'collect_steps', 'mask_batch_size', 'max_pair_gap',
+  for name in ('num_keypoints', 'num_envs', 'collect_steps', 'mask_batch_size', 'max_pair_gap',
                'eval_frames', 'summary_every', 'image_every', 'checkpoint_every',
                'total_frames', 'rollout_steps'):
     flags.register_validator(
         name, lambda v: v is not None and v >= 1, message=f'--{name} must be >= 1')
-  for name in ('mask_train_steps', 'mask_start_update', 'mask_pairs'):
+  for name in ('mask_train_steps', 'mask_start_update', 'mask_pairs',
+               'transporter_steps', 'keypoint_margin'):
     flags.register_validator(
         name, lambda v: v is not None and v >= 0, message=f'--{name} must be >= 0')
   for name in ('mask_learning_rate', 'mask_clip_norm', 'learning_rate',
@@ -156,6 +171,11 @@ def _validate_flags():
       message='--recent_frames must be >= 2 (a pair needs two frames)')
 
   def a2c_flags_agree(values):
+    if values['experiment'] == 'keypoints' and values['mask_checkpoint']:
+      if not os.path.isfile(os.path.join(values['mask_checkpoint'], 'checkpoint')):
+        raise flags.ValidationError(
+            f'--mask_checkpoint={values["mask_checkpoint"]} holds no checkpoint; '
+            'expected the checkpoints/ directory of a pretrain_mask run')
     if values['experiment'] != 'a2c':
       return True
     if len(values['games']) != 1:
@@ -199,6 +219,8 @@ def main(argv):
     return
   if _EXPERIMENT.value == 'a2c':
     _run_a2c(root_dir)
+  elif _EXPERIMENT.value == 'keypoints':
+    _run_keypoints(root_dir)
   elif _EXPERIMENT.value == 'pretrain_mask':
     _run_pretrain_mask(root_dir)
   else:
@@ -251,6 +273,23 @@ def _run_protocol(name: str, root_dir: str):
       seeds=[int(seed) for seed in _SEEDS.value],
       export_root=_EXPORT_DIR.value or 'export')
   print(f'{name}: {paths["csv"]}, {paths["figure"]}, {paths["summary"]}')
+
+
+def _run_keypoints(root_dir: str):
+  from saarl_tf.experiments import keypoints  # pylint: disable=g-import-not-at-top
+  config = keypoints.KeypointsConfig(
+      games=tuple(_GAMES.value or keypoints.KeypointsConfig.games),
+      num_keypoints=_NUM_KEYPOINTS.value, threshold=_KEYPOINT_THRESHOLD.value,
+      min_peak=_KEYPOINT_MIN_PEAK.value, margin=_KEYPOINT_MARGIN.value,
+      mask_checkpoint=_MASK_CHECKPOINT.value,
+      pretrain=_pretrain_config(games=()),
+      transporter_steps=_TRANSPORTER_STEPS.value,
+      transporter_batch_size=_MASK_BATCH_SIZE.value,
+      transporter_learning_rate=_MASK_LEARNING_RATE.value,
+      eval_frames=_EVAL_FRAMES.value, seed=_SEED.value)
+  keypoints.run(config, root_dir)
+  with open(os.path.join(root_dir, 'keypoints.md')) as f:
+    print(f.read())
 
 
 def _run_a2c(root_dir: str):

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from saarl_tf import keypoints
-from saarl_tf import mask_metrics
 
-CENTRES = mask_metrics.cell_centres(7)   # 17.5 + 8 i
+CENTRES = keypoints.cell_territory_centres(7)   # 10.5, 25.5, 33.5, ..., 57.5, 72.5
 
 
 def _mask(*cells_and_values):
@@ -24,6 +23,7 @@ def test_top_k_in_order_of_value_in_pixel_coordinates():
                                                    [CENTRES[3], CENTRES[6]],
                                                    [CENTRES[1], CENTRES[1]]])
   assert points.positions[0, 0].tolist() == [57.5, 33.5]
+  assert CENTRES[0] == 10.5 and CENTRES[6] == 72.5
 
 
 def test_suppression_radius_removes_weaker_neighbours_only_within_it():
@@ -51,7 +51,12 @@ def test_smoothing_merges_a_blob_into_one_peak_at_its_centre():
   blob = _mask(((2, 2), 0.8), ((2, 3), 0.9), ((2, 4), 0.8))
   points = keypoints.keypoints_from_masks(blob, k=3, smooth=True)
   assert points.valid[0].sum() == 1
-  assert points.positions[0, 0].tolist() == [CENTRES[2], CENTRES[3]]
+  np.testing.assert_allclose(points.positions[0, 0], [CENTRES[2], CENTRES[3]])
+  # A peak between two cells lands between their centres, weighted by the mask.
+  pair = keypoints.keypoints_from_masks(_mask(((3, 3), 0.6), ((3, 4), 0.2)), k=1,
+                                        smooth=False)
+  np.testing.assert_allclose(pair.positions[0, 0],
+                             [CENTRES[3], 0.75 * CENTRES[3] + 0.25 * CENTRES[4]])
   # The Gaussian has centre weight 1: a lone cell keeps its value.
   alone = keypoints.keypoints_from_masks(_mask(((4, 4), 0.7)), k=1)
   assert alone.scores[0, 0] == pytest.approx(0.7, abs=1e-6)
@@ -64,3 +69,46 @@ def test_bad_arguments_fail_clearly():
     keypoints.keypoints_from_masks(_mask(), k=0)
   with pytest.raises(ValueError, match='radius must be >= 0'):
     keypoints.keypoints_from_masks(_mask(), k=1, radius=-1)
+
+
+def test_precision_and_recall_against_grown_boxes():
+  boxes = np.array([[[10, 10, 20, 20], [50, 50, 60, 70], [np.nan] * 4]])
+  positions = np.array([[[15, 15],     # inside box 0
+                         [22, 15],     # 2 px below box 0: inside once grown by 4
+                         [40, 40],     # nowhere
+                         [np.nan, np.nan]]])
+  result = keypoints.precision_recall(positions, boxes, margin=4)  # 22 < 20 + 4
+  assert result['precision'] == pytest.approx(2 / 3)
+  assert result['recall'] == pytest.approx(1 / 2)
+  assert (result['num_keypoints'], result['num_objects']) == (3, 2)
+  strict = keypoints.precision_recall(positions, boxes, margin=0)
+  assert strict['precision'] == pytest.approx(1 / 3)
+
+
+def test_keypoints_on_sprites_after_short_training(tmp_path):
+  """Our keypoints land on the sprites; Transporter trains and answers in kind.
+
+  The mask is pre-trained as in the mask learning test (sprites frames, 500 updates,
+  lambda_m 3e-3); Transporter trains briefly on the same frames.
+  """
+  from saarl_tf.experiments import keypoints as experiment  # pylint: disable=g-import-not-at-top
+  from saarl_tf.experiments import pretrain_mask  # pylint: disable=g-import-not-at-top
+  config = experiment.KeypointsConfig(
+      games=('Sprites',), num_keypoints=5, eval_frames=160, transporter_steps=30,
+      transporter_batch_size=8,
+      pretrain=pretrain_mask.PretrainConfig(
+          num_envs=16, collect_steps=300, train_steps=500, batch_size=16,
+          sparsity_weight=3e-3, eval_frames=32, summary_every=250, image_every=500,
+          checkpoint_every=500))
+  rows = experiment.run(config, str(tmp_path))
+  by_method = {(row['method'], row['k']): row for row in rows}
+  ours = by_method[('attention mask (ours)', '5')]
+  print('sprites keypoints:', rows)
+  assert ours['precision'] >= 0.8
+  assert 160 <= ours['num_keypoints'] <= 5 * 160   # about one per object it sees
+  assert ours['recall'] >= 0.5
+  theirs = by_method[('Transporter', '5')]
+  assert theirs['num_keypoints'] == 5 * 160        # same format: 5 per frame, pixels
+  assert 0 <= theirs['precision'] <= 1 and 0 <= theirs['recall'] <= 1
+  assert (tmp_path / 'keypoints.csv').exists() and (tmp_path / 'keypoints.md').exists()
+  assert (tmp_path / 'keypoints_Sprites.png').read_bytes().startswith(b'\x89PNG')
