@@ -142,15 +142,10 @@ def mask_quality_of(model: attention.SelfSupervisedAttention, games: Sequence[st
                     eval_frames: int, eval_seed: int) -> Dict[str, Any]:
   """Mask quality against ground truth on each game (sprites or OCAtari frames)."""
   # Imported here: loading an export must not need the trainer or OCAtari.
-  from saarl_tf import mask_metrics  # pylint: disable=g-import-not-at-top
   from saarl_tf.experiments import pretrain_mask  # pylint: disable=g-import-not-at-top
-  from saarl_tf.training import mask_pretraining  # pylint: disable=g-import-not-at-top
-  per_game = {}
-  for game in games:
-    observations, centres, pixels = pretrain_mask.labelled_eval_frames(
-        game, eval_frames, eval_seed)
-    masks = mask_pretraining.masks_of(model, observations)
-    per_game[game] = mask_metrics.mask_quality(masks, centres, pixels)
+  per_game = {game: pretrain_mask.mask_quality_on(model, game, eval_frames,
+                                                  eval_seed)[2]
+              for game in games}
   return {'eval_frames': eval_frames, 'eval_seed': eval_seed, 'games': per_game}
 
 

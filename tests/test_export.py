@@ -1,6 +1,5 @@
 """The mask export: a fresh process loads it without saarl_tf, other agents use it."""
 
-import json
 import os
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from tf_agents.networks import network
 from tf_agents.replay_buffers import tf_uniform_replay_buffer
 
 from saarl_tf import export
+from saarl_tf import mask_metrics
 from saarl_tf.envs import sprites
 from saarl_tf.models import attention
 from saarl_tf.training import mask_pretraining
@@ -165,12 +165,13 @@ def test_shipped_universal_mask_gives_the_metrics_its_readme_states():
   with open(os.path.join(REPO, 'export', 'README.md')) as f:
     readme = f.read()
   for game, numbers in stated['games'].items():
-    observations, centres, pixels = pretrain_mask.labelled_eval_frames(
-        game, stated['eval_frames'], stated['eval_seed'])
+    labelled = pretrain_mask.labelled_frames(game, stated['eval_frames'],
+                                             stated['eval_seed'])
+    observations = labelled.observations
     masks = np.concatenate([mask(observations[i:i + 100]).numpy()
                             for i in range(0, len(observations), 100)])
-    from saarl_tf import mask_metrics  # pylint: disable=g-import-not-at-top
-    measured = mask_metrics.mask_quality(masks, centres, pixels)
+    measured = mask_metrics.mask_quality(masks, labelled.centres,
+                                         labelled.object_pixels)
     for name in ('object_recall', 'mass_on_objects', 'mask_mean'):
       assert measured[name] == pytest.approx(numbers[name], abs=1e-4), (game, name)
       assert f'{numbers[name]:.3f}' in readme, (game, name)

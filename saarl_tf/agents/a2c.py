@@ -227,18 +227,6 @@ class A2CAgent(tf_agent.TFAgent):
                      train_sequence_length=None,
                      train_step_counter=train_step_counter)
 
-  @property
-  def variant(self) -> str:
-    return self._variant
-
-  @property
-  def network(self) -> actor_critic.ActorCriticNetwork:
-    return self._network
-
-  @property
-  def attention_variables(self):
-    return list(self._attention_variables)
-
   def _initialize(self):
     return tf.no_op()
 
@@ -252,14 +240,8 @@ class A2CAgent(tf_agent.TFAgent):
       float32 scalars: 'policy', 'value', 'entropy', 'rl_total', 'advantage_mean',
       'return_mean' and, with a mask, 'rollout_mask_mean'.
     """
-    observations = experience.observation
-    shape = tf.shape(observations)
-    num_envs, length = shape[0], shape[1]
-    flat = tf.reshape(observations, tf.concat([[-1], shape[2:]], 0))
-    mask = self._network.mask(flat)
-    logits, values = self._network.heads(self._network.features(flat, mask))
-    logits = tf.reshape(logits, [num_envs, length, -1])[:, :-1]
-    values = tf.reshape(values, [num_envs, length])
+    logits, values, mask = self._network.forward(experience.observation)
+    logits = logits[:, :-1]
     targets = n_step_targets(
         experience.reward[:, :-1], experience.discount[:, :-1],
         experience.step_type[:, :-1], values[:, :-1], values[:, -1], self._gamma)
@@ -310,8 +292,6 @@ class A2CAgent(tf_agent.TFAgent):
             zip(mask_gradients, self._attention_variables))
         return tf.constant(True)
       tf.cond(mask_on > 0, mask_step, lambda: tf.constant(False))
-    if train_mask:
-      del tape
     self.train_step_counter.assign_add(1)
     losses['total'] = total
     return tf_agent.LossInfo(loss=total, extra=losses)

@@ -23,9 +23,7 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.utils import common
 
-from saarl_tf import envs
 from saarl_tf import keypoints as keypoints_lib
-from saarl_tf.envs import sprites
 from saarl_tf.experiments import pretrain_mask
 from saarl_tf.models import transporter as transporter_lib
 from saarl_tf.training import mask_pretraining
@@ -89,32 +87,14 @@ def train_transporter(config: KeypointsConfig, dataset: mask_pretraining.FrameDa
   return model
 
 
-def labelled_boxes(game: str, num_frames: int, seed: int):
-  """Observations uint8 [F, 84, 84, 4] and object boxes float [F, O, 4] (pixels)."""
-  if game.lower() == envs.SPRITES.lower():
-    num_envs = 16
-    env = sprites.SpritesEnvironment(num_envs=num_envs, seed=seed + 1000)
-    rng = np.random.default_rng(seed)
-    env.reset()
-    observations, boxes = [], []
-    while len(observations) * num_envs < num_frames:
-      step = env.step(rng.integers(0, 3, num_envs).astype(np.int32))
-      observations.append(step.observation)
-      boxes.append(env.object_boxes().astype(np.float32))
-    return (np.concatenate(observations)[:num_frames],
-            np.concatenate(boxes)[:num_frames])
-  from saarl_tf.envs import atari_ground_truth  # pylint: disable=g-import-not-at-top
-  labelled = atari_ground_truth.collect_labelled_frames(game, num_frames, seed=seed)
-  return labelled.observations, labelled.boxes
-
-
 def compare(mask_model, transporter: transporter_lib.Transporter,
             config: KeypointsConfig, root_dir: str) -> List[Dict]:
   """Scores both methods on every game; writes the table and one figure per game."""
   rows = []
   k = config.num_keypoints
   for game in config.games:
-    observations, boxes = labelled_boxes(game, config.eval_frames, config.seed)
+    labelled = pretrain_mask.labelled_frames(game, config.eval_frames, config.seed)
+    observations, boxes = labelled.observations, labelled.boxes
     masks = mask_pretraining.masks_of(mask_model, observations)
     # A mask may see fewer than k objects; its near-zero peaks are not objects.
     ours = keypoints_lib.keypoints_from_masks(masks, k=k, threshold=config.min_peak)

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from saarl_tf import envs
 from saarl_tf import mask_metrics
+from saarl_tf.envs import atari_ground_truth
 from saarl_tf.envs import sprites
 from saarl_tf.models import attention
 from saarl_tf.training import mask_pretraining
@@ -42,27 +43,37 @@ class PretrainConfig(NamedTuple):
   checkpoint_every: int = 1000
 
 
-def labelled_eval_frames(game: str, num_frames: int, seed: int):
-  """Observations [F, 84, 84, 4] with centres [F, K, 2] and object pixels [F, 84, 84].
+def labelled_frames(game: str, num_frames: int,
+                    seed: int) -> atari_ground_truth.LabelledFrames:
+  """Random-policy observations with their objects' centres, boxes and pixels.
 
   Sprites gives exact ground truth; Atari games use OCAtari (the `eval` extra).
   """
-  if game.lower() == envs.SPRITES.lower():
-    num_envs = 16
-    env = sprites.SpritesEnvironment(num_envs=num_envs, seed=seed + 1000)
-    rng = np.random.default_rng(seed)
-    env.reset()
-    observations, centres, pixels = [], [], []
-    while len(observations) * num_envs < num_frames:
-      step = env.step(rng.integers(0, 3, num_envs).astype(np.int32))
-      observations.append(step.observation)
-      centres.append(env.object_centres())
-      pixels.append(env.object_masks().any(axis=1))
-    return (np.concatenate(observations)[:num_frames],
-            np.concatenate(centres)[:num_frames], np.concatenate(pixels)[:num_frames])
-  from saarl_tf.envs import atari_ground_truth  # pylint: disable=g-import-not-at-top
-  labelled = atari_ground_truth.collect_labelled_frames(game, num_frames, seed=seed)
-  return labelled.observations, labelled.centres, labelled.object_pixels
+  if game.lower() != envs.SPRITES.lower():
+    return atari_ground_truth.collect_labelled_frames(game, num_frames, seed=seed)
+  num_envs = 16
+  env = sprites.SpritesEnvironment(num_envs=num_envs, seed=seed + 1000)
+  rng = np.random.default_rng(seed)
+  env.reset()
+  observations, centres, boxes, pixels = [], [], [], []
+  while len(observations) * num_envs < num_frames:
+    step = env.step(rng.integers(0, 3, num_envs).astype(np.int32))
+    observations.append(step.observation)
+    centres.append(env.object_centres())
+    boxes.append(env.object_boxes().astype(np.float32))
+    pixels.append(env.object_masks().any(axis=1))
+  return atari_ground_truth.LabelledFrames(
+      *(np.concatenate(part)[:num_frames]
+        for part in (observations, centres, boxes, pixels)))
+
+
+def mask_quality_on(model: attention.SelfSupervisedAttention, game: str,
+                    num_frames: int, seed: int):
+  """(labelled frames, masks float32 [F, 7, 7], `mask_metrics.mask_quality` dict)."""
+  labelled = labelled_frames(game, num_frames, seed)
+  masks = mask_pretraining.masks_of(model, labelled.observations)
+  return labelled, masks, mask_metrics.mask_quality(masks, labelled.centres,
+                                                    labelled.object_pixels)
 
 
 def overlay_png(observations: np.ndarray, masks: np.ndarray, path: str,
@@ -91,14 +102,12 @@ def evaluate(model: attention.SelfSupervisedAttention, games: Sequence[str],
   results = {}
   for game in games:
     try:
-      observations, centres, pixels = labelled_eval_frames(game, num_frames, seed)
+      labelled, masks, results[game] = mask_quality_on(model, game, num_frames, seed)
     except (ImportError, ValueError) as error:
       logging.warning('No mask quality for %s: %s', game, error)
       continue
-    masks = mask_pretraining.masks_of(model, observations)
-    results[game] = mask_metrics.mask_quality(masks, centres, pixels)
     results[game]['overlay'] = os.path.join(root_dir, f'mask_overlay_{game}.png')
-    overlay_png(observations, masks, results[game]['overlay'])
+    overlay_png(labelled.observations, masks, results[game]['overlay'])
     logging.info('Mask quality on %s: %s', game, results[game])
   with tf.io.gfile.GFile(os.path.join(root_dir, 'mask_quality.json'), 'w') as f:
     json.dump(results, f, indent=2)

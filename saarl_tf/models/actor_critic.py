@@ -96,6 +96,26 @@ class ActorCriticNetwork(network.Network):
       return None
     return self._attention.mask(observations)
 
+  def forward(self, observations: tf.Tensor):
+    """Logits, value and the mask (if any) of observations with any outer dims.
+
+    Args:
+      observations: uint8 [..., 84, 84, C], e.g. [B, ...] or [B, T, ...].
+
+    Returns:
+      (logits float32 [..., A], value float32 [...], mask float32 [..., 7, 7] or
+      None without attention).
+    """
+    outer = tf.shape(observations)[:-3]
+    flat = tf.reshape(observations, tf.concat([[-1], tf.shape(observations)[-3:]], 0))
+    mask = self.mask(flat)
+    logits, value = self.heads(self.features(flat, mask))
+    logits = tf.reshape(logits, tf.concat([outer, [self._num_actions]], 0))
+    value = tf.reshape(value, outer)
+    if mask is not None:
+      mask = tf.reshape(mask, tf.concat([outer, tf.shape(mask)[1:]], 0))
+    return logits, value, mask
+
   def call(self, observations, step_type=None, network_state=(), training=False):
     """Policy logits and state value of a batch of observations.
 
@@ -108,9 +128,5 @@ class ActorCriticNetwork(network.Network):
       as `observations`.
     """
     del step_type, training
-    outer = tf.shape(observations)[:-3]
-    flat = tf.reshape(observations, tf.concat([[-1], tf.shape(observations)[-3:]], 0))
-    logits, value = self.heads(self.features(flat, self.mask(flat)))
-    logits = tf.reshape(logits, tf.concat([outer, [self._num_actions]], 0))
-    value = tf.reshape(value, outer)
+    logits, value, _ = self.forward(observations)
     return (logits, value), network_state
