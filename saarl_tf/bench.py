@@ -3,7 +3,10 @@ r"""Throughput benchmarks: `python -m saarl_tf.bench --what=env|train`.
   env    the raw `AtariVectorEnv` against our environment under tf-agents drivers;
   train  the A2C training loops (`baseline`, `joint`, `frozen`) as users run them
          (summaries on at their default rate, checkpoints off), each in its own
-         process so that its peak resident memory is its own.
+         process so that its peak resident memory is its own. With
+         `--sb3_python=/path/to/python` (an interpreter that has stable-baselines3,
+         PyTorch and absl-py), Stable-Baselines3's A2C on the same game and settings
+         is measured beside them, for comparison.
 
 Every measurement is in agent steps per second (one agent step = 4 emulator frames)
 summed over the batch of environments, after warm-up. Measurements of different
@@ -19,14 +22,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 from absl import app
 from absl import flags
 import numpy as np
 
-_WHAT = flags.DEFINE_enum('what', 'env', ['env', 'train', 'train_one'],
-                          'Which benchmark to run (train_one: one variant, internal).')
+_WHAT = flags.DEFINE_enum('what', 'env', ['env', 'train', 'train_one', 'sb3_one'],
+                          'Which benchmark to run (train_one: one variant, sb3_one: '
+                          'Stable-Baselines3; both internal).')
 _VARIANT = flags.DEFINE_enum('variant', 'baseline', ['baseline', 'joint', 'frozen'],
                              'train_one: the A2C variant to measure.')
 _UPDATES = flags.DEFINE_integer('updates', 100, 'train: A2C updates per round.')
@@ -35,6 +39,13 @@ _NUM_ENVS = flags.DEFINE_integer('num_envs', 16, 'Environments stepped together.
 _STEPS = flags.DEFINE_integer('steps', 300, 'Batched steps per measurement round.')
 _ROUNDS = flags.DEFINE_integer('rounds', 5, 'Interleaved measurement rounds.')
 _JSON = flags.DEFINE_bool('json', False, 'Print one JSON object instead of a table.')
+_PRECISION = flags.DEFINE_enum('precision', 'auto', ['float32', 'mixed_bfloat16', 'auto'],
+                               'train: the A2C networks\' precision (as --precision of '
+                               'the launcher).')
+_MASK_PAIRS = flags.DEFINE_integer('mask_pairs', 0, 'train: the joint variant\'s '
+                                   '--mask_pairs (0: one pair per env, the paper).')
+_SB3_PYTHON = flags.DEFINE_string('sb3_python', None, 'train: a Python interpreter with '
+                                  'stable-baselines3, to measure its A2C beside ours.')
 
 
 def _median_rate(fns: Dict[str, Callable[[], int]], rounds: int) -> Dict[str, float]:
@@ -109,12 +120,15 @@ def bench_env(game: str, num_envs: int, steps: int, rounds: int) -> Dict[str, fl
 
 
 def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
-                    rounds: int) -> Dict[str, float]:
+                    rounds: int, precision: str = 'float32',
+                    mask_pairs: int = 0) -> Dict[str, float]:
   """Agent steps/s of one A2C variant's training loop (5-step rollouts), median of
   `rounds` rounds of `updates` updates after a warm-up, and peak RSS in MiB."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from saarl_tf.models import attention  # pylint: disable=g-import-not-at-top
-  from saarl_tf.training import a2c_training  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from saarl_tf.models import attention
+  from saarl_tf.models import precisions
+  from saarl_tf.training import a2c_training
   with tempfile.TemporaryDirectory() as root:
     mask_checkpoint = None
     if variant == 'frozen':
@@ -124,7 +138,8 @@ def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
       tf.train.Checkpoint(model=module).save(os.path.join(mask_checkpoint, 'ckpt'))
     config = a2c_training.A2CConfig(
         game=game, variant=variant, num_envs=num_envs, total_frames=10**12,
-        mask_checkpoint=mask_checkpoint, checkpoint_every=10**9, progress=False)
+        mask_checkpoint=mask_checkpoint, checkpoint_every=10**9, progress=False,
+        precision=precision, mask_pairs=mask_pairs or None)
     run = a2c_training.A2CRun(config, os.path.join(root, 'run'))
     done = 20
     run.run(done)   # warm-up: traces the train step
@@ -137,28 +152,78 @@ def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
                    / (time.perf_counter() - start))
     run.close()
   peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-  return {'agent_steps_per_s': statistics.median(rates), 'peak_rss_mib': peak_mib}
+  return {'agent_steps_per_s': statistics.median(rates), 'peak_rss_mib': peak_mib,
+          'precision': precisions.resolve(precision)}
 
 
-def bench_train(game: str, num_envs: int, updates: int, rounds: int, steps: int
-                ) -> Dict[str, Dict[str, float]]:
-  """The raw env and every A2C variant, each measured in a fresh process."""
+def bench_sb3_one(game: str, num_envs: int, updates: int, rounds: int
+                  ) -> Dict[str, float]:
+  """Stable-Baselines3's A2C as its RL zoo runs Atari, median agent steps/s.
+
+  `make_atari_env` (noop, frame skip 4 with max-pooling, episodic life, FIRE reset,
+  84x84 gray, reward clipping), 4-frame stack, n_steps 5, RMSpropTFLike: the same
+  settings as ours. Runs in an interpreter that has stable-baselines3 (no TF needed).
+  """
+  # pylint: disable=g-import-not-at-top
+  import ale_py
+  import gymnasium
+  from stable_baselines3 import A2C
+  from stable_baselines3.common.env_util import make_atari_env
+  from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+  from stable_baselines3.common.vec_env import VecFrameStack
+
+  from saarl_tf.envs.games import ale_game_id
+  gymnasium.register_envs(ale_py)
+  env_id = ''.join(part.capitalize() for part in ale_game_id(game).split('_'))
+  env = VecFrameStack(make_atari_env(f'{env_id}NoFrameskip-v4', n_envs=num_envs,
+                                     seed=0), n_stack=4)
+  model = A2C('CnnPolicy', env, n_steps=5, ent_coef=0.01, vf_coef=0.25, seed=0,
+              policy_kwargs=dict(optimizer_class=RMSpropTFLike,
+                                 optimizer_kwargs=dict(eps=1e-5)), device='cpu')
+  steps_per_round = updates * num_envs * 5
+  model.learn(20 * num_envs * 5)   # warm-up
+  rates = []
+  for _ in range(rounds):
+    start = time.perf_counter()
+    model.learn(steps_per_round, reset_num_timesteps=False)
+    rates.append(steps_per_round / (time.perf_counter() - start))
+  env.close()
+  return {'agent_steps_per_s': statistics.median(rates),
+          'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def bench_train(game: str, num_envs: int, updates: int, rounds: int, steps: int,
+                precision: str = 'auto', mask_pairs: int = 0,
+                sb3_python: Optional[str] = None) -> Dict[str, Dict[str, float]]:
+  """The raw env, every A2C variant and optionally SB3, each in a fresh process."""
+  common = [f'--game={game}', f'--num_envs={num_envs}', f'--updates={updates}',
+            f'--rounds={rounds}', f'--steps={steps}', '--json']
+  ours = [sys.executable, '-m', 'saarl_tf.bench']
+  train = ['--what=train_one', f'--precision={precision}', f'--mask_pairs={mask_pairs}']
+  commands = {'raw_vector_env': ours + ['--what=env'],
+              'baseline': ours + train + ['--variant=baseline'],
+              'joint': ours + train + ['--variant=joint'],
+              'frozen': ours + train + ['--variant=frozen']}
+  if sb3_python:
+    commands['stable_baselines3'] = [sb3_python, '-m', 'saarl_tf.bench',
+                                     '--what=sb3_one']
+  # The repository root, so that another interpreter finds this package too.
+  environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
+      [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+      + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]))
   results = {}
-  for what, extra in (('env', []),
-                      ('train_one', ['--variant=baseline']),
-                      ('train_one', ['--variant=joint']),
-                      ('train_one', ['--variant=frozen'])):
-    command = [sys.executable, '-m', 'saarl_tf.bench', f'--what={what}',
-               f'--game={game}', f'--num_envs={num_envs}', f'--updates={updates}',
-               f'--rounds={rounds}', f'--steps={steps}', '--json', *extra]
-    output = subprocess.run(command, capture_output=True, text=True, check=True)
+  for name, command in commands.items():
+    output = subprocess.run(command + common, capture_output=True, text=True,
+                            env=environment)
+    if output.returncode:
+      raise RuntimeError(f'benchmark of {name} failed: '
+                         f'{output.stderr.strip().splitlines()[-1]}')
     record = json.loads(output.stdout.strip().splitlines()[-1])
-    if what == 'env':
-      results['raw_vector_env'] = {'agent_steps_per_s': record['raw_vector_env'],
-                                   'peak_rss_mib': record['peak_rss_mib']}
-    else:
-      results[record['variant']] = {k: record[k] for k in ('agent_steps_per_s',
-                                                           'peak_rss_mib')}
+    results[name] = {'agent_steps_per_s': record[name if name == 'raw_vector_env'
+                                                 else 'agent_steps_per_s'],
+                     'peak_rss_mib': record['peak_rss_mib']}
+    if 'precision' in record:
+      results[name]['precision'] = record['precision']
   limit = results['raw_vector_env']['agent_steps_per_s']
   for record in results.values():
     record['frames_per_s'] = 4 * record['agent_steps_per_s']
@@ -171,17 +236,26 @@ def main(argv):
   if _WHAT.value == 'train_one':
     print(json.dumps({'variant': _VARIANT.value, **bench_train_one(
         _GAME.value, _VARIANT.value, _NUM_ENVS.value, _UPDATES.value,
-        _ROUNDS.value)}))
+        _ROUNDS.value, _PRECISION.value, _MASK_PAIRS.value)}))
+    return
+  if _WHAT.value == 'sb3_one':
+    print(json.dumps(bench_sb3_one(_GAME.value, _NUM_ENVS.value, _UPDATES.value,
+                                   _ROUNDS.value)))
     return
   if _WHAT.value == 'train':
     results = bench_train(_GAME.value, _NUM_ENVS.value, _UPDATES.value,
-                          _ROUNDS.value, _STEPS.value)
+                          _ROUNDS.value, _STEPS.value, _PRECISION.value,
+                          _MASK_PAIRS.value, _SB3_PYTHON.value)
     if _JSON.value:
       print(json.dumps({'benchmark': 'train', 'game': _GAME.value,
-                        'num_envs': _NUM_ENVS.value, **results}))
+                        'num_envs': _NUM_ENVS.value, 'cpus': os.cpu_count(),
+                        'mask_pairs': _MASK_PAIRS.value or _NUM_ENVS.value,
+                        **results}))
       return
+    precision = results['baseline']['precision']
     print(f'{_GAME.value}, {_NUM_ENVS.value} envs, 5-step rollouts, median of '
-          f'{_ROUNDS.value} rounds x {_UPDATES.value} updates')
+          f'{_ROUNDS.value} rounds x {_UPDATES.value} updates, {os.cpu_count()} CPUs, '
+          f'precision {precision}, joint mask pairs {_MASK_PAIRS.value or _NUM_ENVS.value}')
     print(f'{"":<30}{"agent steps/s":>14}{"frames/s":>10}{"of raw":>8}'
           f'{"peak RSS":>10}')
     for name, record in results.items():

@@ -96,7 +96,8 @@ def export_mask(model: attention.SelfSupervisedAttention, export_dir: str,
   """Saves the model's mask generator as a SavedModel in `export_dir`.
 
   Args:
-    model: a (trained) attention module.
+    model: a (trained) attention module; the SavedModel computes in its precision
+      (`export_from_checkpoint` builds a float32 one, which any device can run).
     export_dir: the SavedModel directory to write (replaced if it exists).
     training: what the mask was trained on (games, frames, loss weights), stored in
       the metadata.

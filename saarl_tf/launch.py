@@ -118,6 +118,11 @@ _EXPORT_DIR = flags.DEFINE_string(
     'export_dir', None, 'export: where the SavedModel goes (default export/mask); '
     'protocols: where their pre-trained mask is exported (default export/).')
 
+_PRECISION = flags.DEFINE_enum(
+    'precision', 'auto', ['float32', 'mixed_bfloat16', 'auto'],
+    'Networks (A2C, mask pre-training): float32 (the paper), mixed_bfloat16 (convs '
+    'and dense layers in bfloat16, variables float32), or auto (bfloat16 where the '
+    'CPU/GPU has it).')
 _CLIP_REWARDS = flags.DEFINE_boolean('clip_rewards', True,
                                      'Clip training rewards to their sign (Atari).')
 _EPISODIC_LIFE = flags.DEFINE_boolean('episodic_life', True,
@@ -250,7 +255,8 @@ def _a2c_config(game: str):
       mask_start_update=_MASK_START_UPDATE.value,
       mask_checkpoint=_MASK_CHECKPOINT.value, clip_rewards=_CLIP_REWARDS.value,
       episodic_life=_EPISODIC_LIFE.value, summary_every=_SUMMARY_EVERY.value,
-      image_every=_IMAGE_EVERY.value, checkpoint_every=_CHECKPOINT_EVERY.value)
+      image_every=_IMAGE_EVERY.value, checkpoint_every=_CHECKPOINT_EVERY.value,
+      precision=_PRECISION.value)
 
 
 def _pretrain_config(games):
@@ -262,7 +268,8 @@ def _pretrain_config(games):
       learning_rate=_MASK_LEARNING_RATE.value, clip_norm=_MASK_CLIP_NORM.value,
       delta=_DELTA.value, sparsity_weight=_SPARSITY_WEIGHT.value, seed=_SEED.value,
       eval_frames=_EVAL_FRAMES.value, summary_every=_SUMMARY_EVERY.value,
-      image_every=_IMAGE_EVERY.value, checkpoint_every=_CHECKPOINT_EVERY.value)
+      image_every=_IMAGE_EVERY.value, checkpoint_every=_CHECKPOINT_EVERY.value,
+      precision=_PRECISION.value)
 
 
 def _run_protocol(name: str, root_dir: str):

@@ -33,6 +33,8 @@ def test_launcher_rejects_bad_flags_before_any_work(tmp_path):
        f'--mask_checkpoint={tmp_path}/nowhere'):
           f'--mask_checkpoint={tmp_path}/nowhere holds no checkpoint',
       ('--experiment=a2c', '--games=Pong', '--gamma=1.5'): '--gamma must be in [0, 1]',
+      ('--experiment=a2c', '--games=Pong', '--precision=fp16'):
+          'value should be one of <float32|mixed_bfloat16|auto>',
   }
   for args, expected in cases.items():
     result = _launch(*args, f'--root_dir={tmp_path}/run')

@@ -16,7 +16,9 @@ Variants (paper, "Attention-Aware Reinforcement Learning"):
 
 Experience: a `Trajectory` of shape [N, T + 1]: the T steps of a rollout plus one
 more item whose observation and step type are those the rollout ended in (the
-bootstrap state; its action, reward and discount are ignored).
+bootstrap state; its action, reward, discount and policy info are ignored). The
+frozen variant's policy info holds the masks the rollout acted with, which the
+learner reuses rather than computing them again.
 """
 
 from typing import Dict, NamedTuple, Optional
@@ -93,22 +95,34 @@ def n_step_targets(rewards: tf.Tensor, discounts: tf.Tensor, step_types: tf.Tens
   return A2CTargets(returns, (returns - values) * weights, weights)
 
 
+MASK_INFO = 'mask'
+
+
 class ActorCriticPolicy(tf_policy.TFPolicy):
-  """Samples actions from the actor-critic's categorical policy pi(a | x)."""
+  """Samples actions from the actor-critic's categorical policy pi(a | x).
+
+  With `emit_mask`, the policy info carries the mask it acted with,
+  {'mask': float32 [B, 7, 7]}, so that a learner can reuse a frozen mask.
+  """
 
   def __init__(self, time_step_spec, action_spec,
-               network: actor_critic.ActorCriticNetwork, name: str = 'a2c_policy'):
-    super().__init__(time_step_spec, action_spec, name=name)
+               network: actor_critic.ActorCriticNetwork, emit_mask: bool = False,
+               name: str = 'a2c_policy'):
+    info_spec = ({MASK_INFO: tf.TensorSpec(
+        [attention.MASK_SIZE, attention.MASK_SIZE], tf.float32, name=MASK_INFO)}
+                 if emit_mask else ())
+    super().__init__(time_step_spec, action_spec, info_spec=info_spec, name=name)
     self._network = network
+    self._emit_mask = emit_mask
 
   def _variables(self):
     return self._network.variables
 
   def _distribution(self, time_step, policy_state):
-    (logits, _), _ = self._network(time_step.observation)
+    logits, _, mask = self._network.forward(time_step.observation)
     return policy_step.PolicyStep(
         tfp.distributions.Categorical(logits=logits, dtype=self.action_spec.dtype),
-        policy_state, ())
+        policy_state, {MASK_INFO: mask} if self._emit_mask else ())
 
 
 class A2CAgent(tf_agent.TFAgent):
@@ -220,7 +234,11 @@ class A2CAgent(tf_agent.TFAgent):
             mask_learning_rate, global_clipnorm=mask_clip_norm)
         self.mask_optimizer.build(attention_variables)
 
+    # A frozen mask is a pure function of the observation: the learner takes the
+    # rollout's masks from the policy info instead of computing them again.
+    self._reuse_rollout_masks = variant == 'frozen'
     collect_policy = ActorCriticPolicy(time_step_spec, action_spec, network,
+                                       emit_mask=self._reuse_rollout_masks,
                                        name='collect_policy')
     policy = greedy_policy.GreedyPolicy(collect_policy, name='greedy_policy')
     super().__init__(time_step_spec, action_spec, policy, collect_policy,
@@ -240,7 +258,12 @@ class A2CAgent(tf_agent.TFAgent):
       float32 scalars: 'policy', 'value', 'entropy', 'rl_total', 'advantage_mean',
       'return_mean' and, with a mask, 'rollout_mask_mean'.
     """
-    logits, values, mask = self._network.forward(experience.observation)
+    known_mask = None
+    if self._reuse_rollout_masks:
+      bootstrap_mask = self._network.mask(experience.observation[:, -1])
+      known_mask = tf.concat([experience.policy_info[MASK_INFO][:, :-1],
+                              bootstrap_mask[:, None]], axis=1)
+    logits, values, mask = self._network.forward(experience.observation, known_mask)
     logits = logits[:, :-1]
     targets = n_step_targets(
         experience.reward[:, :-1], experience.discount[:, :-1],

@@ -41,6 +41,7 @@ class PretrainConfig(NamedTuple):
   summary_every: int = 100
   image_every: int = 1000
   checkpoint_every: int = 1000
+  precision: str = 'auto'      # models/precisions.py
 
 
 def labelled_frames(game: str, num_frames: int,
@@ -139,7 +140,7 @@ def run(config: PretrainConfig, root_dir: str):
                config.collect_steps, ', '.join(config.games))
   dataset = mask_pretraining.collect_random_frames(
       config.games, config.num_envs, config.collect_steps, seed=config.seed)
-  model = attention.SelfSupervisedAttention()
+  model = attention.SelfSupervisedAttention(precision=config.precision)
   trainer = mask_pretraining.MaskPretrainer(
       model, dataset, batch_size=config.batch_size, max_gap=config.max_gap,
       learning_rate=config.learning_rate, clip_norm=config.clip_norm,

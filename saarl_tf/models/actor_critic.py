@@ -16,6 +16,7 @@ import tensorflow as tf
 from tf_agents.networks import network
 
 from saarl_tf.models import attention
+from saarl_tf.models import precisions
 
 
 class ActorCriticNetwork(network.Network):
@@ -31,6 +32,7 @@ class ActorCriticNetwork(network.Network):
                num_actions: int,
                attention_module: Optional[attention.SelfSupervisedAttention] = None,
                hidden_units: int = 512,
+               precision: str = 'float32',
                name: str = 'ActorCriticNetwork'):
     """Builds the layers.
 
@@ -39,26 +41,32 @@ class ActorCriticNetwork(network.Network):
       num_actions: size of the discrete action set.
       attention_module: if given, Psi(x) multiplies the third conv feature map.
       hidden_units: width of the dense layer after the convs.
+      precision: 'float32', or 'mixed_bfloat16' to run the convs and the dense layer
+        in bfloat16 (variables, logits and value stay float32); see `precisions`.
       name: the network's name.
     """
     super().__init__(input_tensor_spec=input_tensor_spec, state_spec=(), name=name)
     self._num_actions = num_actions
     self._attention = attention_module
+    trunk_policy = precisions.layer_policy(precision)
+    self._trunk_dtype = tf.as_dtype(trunk_policy.compute_dtype)
     # Orthogonal init as in the authors' code (pytorch-a2c-ppo-acktr) and baselines:
     # ReLU gain for the trunk, 0.01 for the policy so that it starts near uniform.
     relu_init = tf.keras.initializers.Orthogonal(2 ** 0.5)
     self._convs = [tf.keras.layers.Conv2D(filters, kernel, stride, activation='relu',
                                           kernel_initializer=relu_init,
-                                          name=f'conv{i}')
+                                          dtype=trunk_policy, name=f'conv{i}')
                    for i, (filters, kernel, stride) in enumerate(attention.CONV_LAYERS)]
     self._flatten = tf.keras.layers.Flatten()
     self._hidden = tf.keras.layers.Dense(hidden_units, activation='relu',
-                                         kernel_initializer=relu_init, name='hidden')
+                                         kernel_initializer=relu_init,
+                                         dtype=trunk_policy, name='hidden')
     self._logits = tf.keras.layers.Dense(
         num_actions, kernel_initializer=tf.keras.initializers.Orthogonal(0.01),
-        name='logits')
+        dtype='float32', name='logits')
     self._value = tf.keras.layers.Dense(
-        1, kernel_initializer=tf.keras.initializers.Orthogonal(1.0), name='value')
+        1, kernel_initializer=tf.keras.initializers.Orthogonal(1.0), dtype='float32',
+        name='value')
 
   @property
   def attention_module(self) -> Optional[attention.SelfSupervisedAttention]:
@@ -76,17 +84,18 @@ class ActorCriticNetwork(network.Network):
       mask: float32 [B, 7, 7] in [0, 1], or None.
 
     Returns:
-      float32 [B, 7, 7, 32].
+      [B, 7, 7, 32], in the network's compute dtype (float32 or bfloat16).
     """
-    x = tf.cast(observations, tf.float32) / 255.0
+    # uint8 -> compute dtype once; 0..255/255 is exact enough in bfloat16's 8 bits.
+    x = tf.cast(observations, self._trunk_dtype) / 255.0
     for conv in self._convs:
       x = conv(x)
     if mask is not None:
-      x = x * mask[..., None]
+      x = x * tf.cast(mask, x.dtype)[..., None]
     return x
 
   def heads(self, features: tf.Tensor):
-    """(logits [B, A], value [B]) from feature maps [B, 7, 7, 32]."""
+    """(logits float32 [B, A], value float32 [B]) from feature maps [B, 7, 7, 32]."""
     hidden = self._hidden(self._flatten(features))
     return self._logits(hidden), tf.squeeze(self._value(hidden), axis=-1)
 
@@ -96,11 +105,13 @@ class ActorCriticNetwork(network.Network):
       return None
     return self._attention.mask(observations)
 
-  def forward(self, observations: tf.Tensor):
+  def forward(self, observations: tf.Tensor, mask: Optional[tf.Tensor] = None):
     """Logits, value and the mask (if any) of observations with any outer dims.
 
     Args:
       observations: uint8 [..., 84, 84, C], e.g. [B, ...] or [B, T, ...].
+      mask: float32 [..., 7, 7], Psi(observations) if already known (a frozen mask
+        computed while acting); None computes it (networks with attention).
 
     Returns:
       (logits float32 [..., A], value float32 [...], mask float32 [..., 7, 7] or
@@ -108,7 +119,10 @@ class ActorCriticNetwork(network.Network):
     """
     outer = tf.shape(observations)[:-3]
     flat = tf.reshape(observations, tf.concat([[-1], tf.shape(observations)[-3:]], 0))
-    mask = self.mask(flat)
+    if mask is None:
+      mask = self.mask(flat)
+    else:
+      mask = tf.reshape(mask, [-1, attention.MASK_SIZE, attention.MASK_SIZE])
     logits, value = self.heads(self.features(flat, mask))
     logits = tf.reshape(logits, tf.concat([outer, [self._num_actions]], 0))
     value = tf.reshape(value, outer)

@@ -17,6 +17,8 @@ from typing import Dict, NamedTuple, Tuple
 
 import tensorflow as tf
 
+from saarl_tf.models import precisions
+
 # The actor-critic's conv stack (filters, kernel, stride): 84 -> 20 -> 9 -> 7.
 CONV_LAYERS = ((32, 8, 4), (64, 4, 2), (32, 3, 1))
 FRAME_SIZE = 84
@@ -36,25 +38,29 @@ def preprocess_frames(observations: tf.Tensor) -> tf.Tensor:
   return tf.cast(observations[..., -1:], tf.float32) / 255.0
 
 
-def _conv_stack(name: str, layer_norm: bool) -> tf.keras.Sequential:
+def _conv_stack(name: str, layer_norm: bool, dtype) -> tf.keras.Sequential:
   layers = []
   for i, (filters, kernel, stride) in enumerate(CONV_LAYERS):
     layers.append(tf.keras.layers.Conv2D(
         filters, kernel, stride, padding='valid', name=f'conv{i}',
-        activation=None if layer_norm else 'relu'))
+        activation=None if layer_norm else 'relu', dtype=dtype))
     if layer_norm:
       layers.append(tf.keras.layers.LayerNormalization(axis=[1, 2, 3],
-                                                       name=f'norm{i}'))
-      layers.append(tf.keras.layers.ReLU(name=f'relu{i}'))
+                                                       name=f'norm{i}', dtype=dtype))
+      layers.append(tf.keras.layers.ReLU(name=f'relu{i}', dtype=dtype))
   return tf.keras.Sequential(layers, name=name)
 
 
 class Encoder(tf.keras.Model):
-  """Phi: float32 frames [B, 84, 84, 1] -> features float32 [B, 7, 7, 32], >= 0."""
+  """Phi: float32 frames [B, 84, 84, 1] -> features [B, 7, 7, 32], >= 0.
 
-  def __init__(self, name: str = 'encoder'):
+  Features are in the compute dtype of `dtype` (a Keras dtype policy; float32 by
+  default, bfloat16 under 'mixed_bfloat16').
+  """
+
+  def __init__(self, name: str = 'encoder', dtype=None):
     super().__init__(name=name)
-    self.convs = _conv_stack('convs', layer_norm=False)
+    self.convs = _conv_stack('convs', layer_norm=False, dtype=dtype)
 
   def call(self, frames: tf.Tensor) -> tf.Tensor:
     return self.convs(frames)
@@ -63,10 +69,12 @@ class Encoder(tf.keras.Model):
 class MaskGenerator(tf.keras.Model):
   """Psi: float32 frames [B, 84, 84, 1] -> mask float32 [B, 7, 7] in [0, 1]."""
 
-  def __init__(self, name: str = 'mask_generator'):
+  def __init__(self, name: str = 'mask_generator', dtype=None):
     super().__init__(name=name)
-    self.convs = _conv_stack('convs', layer_norm=True)
-    self.to_mask = tf.keras.layers.Conv2D(1, 1, activation='sigmoid', name='to_mask')
+    self.convs = _conv_stack('convs', layer_norm=True, dtype=dtype)
+    # The mask itself stays float32 whatever the convs compute in.
+    self.to_mask = tf.keras.layers.Conv2D(1, 1, activation='sigmoid',
+                                          dtype='float32', name='to_mask')
 
   def call(self, frames: tf.Tensor) -> tf.Tensor:
     return tf.squeeze(self.to_mask(self.convs(frames)), axis=-1)
@@ -89,11 +97,12 @@ class SubPixelConvTranspose(tf.keras.layers.Layer):
       raise ValueError(f'SubPixelConvTranspose needs kernel_size == 2 * strides, '
                        f'got kernel_size={kernel_size}, strides={strides}')
     self.strides = strides
-    self.conv = tf.keras.layers.Conv2D(filters * strides * strides, 2, name='conv')
+    self.conv = tf.keras.layers.Conv2D(filters * strides * strides, 2, name='conv',
+                                       dtype=self.dtype_policy)
     self.activation = tf.keras.activations.get(activation)
 
   def call(self, inputs: tf.Tensor) -> tf.Tensor:
-    """float32 [B, n, n, C] -> [B, (n - 1) s + 2s, same, filters]."""
+    """[B, n, n, C] -> [B, (n - 1) s + 2s, same, filters], in the compute dtype."""
     padded = tf.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]])
     return self.activation(tf.nn.depth_to_space(self.conv(padded), self.strides))
 
@@ -108,32 +117,37 @@ class ConvToOneChannel(tf.keras.layers.Layer):
   def __init__(self, kernel_size: int, **kwargs):
     super().__init__(**kwargs)
     self.depthwise = tf.keras.layers.DepthwiseConv2D(
-        kernel_size, padding='same', use_bias=False, name='depthwise')
+        kernel_size, padding='same', use_bias=False, name='depthwise',
+        dtype=self.dtype_policy)
 
   def build(self, input_shape):
     self.bias = self.add_weight('bias', [1], initializer='zeros')
     super().build(input_shape)
 
   def call(self, inputs: tf.Tensor) -> tf.Tensor:
-    """float32 [B, H, W, C] -> [B, H, W, 1]."""
+    """[B, H, W, C] -> [B, H, W, 1], in the compute dtype."""
     return tf.reduce_sum(self.depthwise(inputs), axis=-1, keepdims=True) + self.bias
 
 
 class Decoder(tf.keras.Model):
-  """Features float32 [B, 7, 7, 32] -> frame float32 [B, 84, 84, 1] (unbounded)."""
+  """Features [B, 7, 7, 32] -> frame float32 [B, 84, 84, 1] (unbounded)."""
 
-  def __init__(self, name: str = 'decoder'):
+  def __init__(self, name: str = 'decoder', dtype=None):
     super().__init__(name=name)
     # Mirrors the encoder: 7 -> 9 -> 20 -> 84, then a 3x3 conv to one channel.
     self.deconvs = tf.keras.Sequential([
-        tf.keras.layers.Conv2DTranspose(64, 3, 1, activation='relu', name='deconv0'),
-        tf.keras.layers.Conv2DTranspose(32, 4, 2, activation='relu', name='deconv1'),
-        SubPixelConvTranspose(16, 8, 4, activation='relu', name='deconv2'),
-        ConvToOneChannel(3, name='to_frame'),
+        tf.keras.layers.Conv2DTranspose(64, 3, 1, activation='relu', name='deconv0',
+                                        dtype=dtype),
+        tf.keras.layers.Conv2DTranspose(32, 4, 2, activation='relu', name='deconv1',
+                                        dtype=dtype),
+        SubPixelConvTranspose(16, 8, 4, activation='relu', name='deconv2',
+                              dtype=dtype),
+        ConvToOneChannel(3, name='to_frame', dtype=dtype),
     ], name='deconvs')
 
   def call(self, features: tf.Tensor) -> tf.Tensor:
-    return self.deconvs(features)
+    # The reconstruction losses compare pixels to within delta = 0.01: float32.
+    return tf.cast(self.deconvs(features), tf.float32)
 
 
 class AttentionOutputs(NamedTuple):
@@ -152,11 +166,14 @@ class AttentionOutputs(NamedTuple):
 class SelfSupervisedAttention(tf.keras.Model):
   """Encoder, mask generator and decoder, trained on frame pairs with `mask_loss`."""
 
-  def __init__(self, name: str = 'self_supervised_attention'):
+  def __init__(self, name: str = 'self_supervised_attention',
+               precision: str = 'float32'):
+    """Builds the three nets; `precision` as in `precisions.PRECISIONS`."""
     super().__init__(name=name)
-    self.encoder = Encoder()
-    self.mask_generator = MaskGenerator()
-    self.decoder = Decoder()
+    policy = precisions.layer_policy(precision)
+    self.encoder = Encoder(dtype=policy)
+    self.mask_generator = MaskGenerator(dtype=policy)
+    self.decoder = Decoder(dtype=policy)
 
   def create_variables(self):
     """Builds encoder, mask generator and decoder by running one blank pair."""
@@ -190,9 +207,10 @@ class SelfSupervisedAttention(tf.keras.Model):
     source_features, target_features = tf.split(features, 2, axis=0)
     source_mask, target_mask = tf.split(masks, 2, axis=0)
     # Only the target branch learns from the mixed reconstruction (authors' code).
-    keep_source = (1.0 - tf.stop_gradient(source_mask)) * (1.0 - target_mask)
+    keep_source = tf.cast((1.0 - tf.stop_gradient(source_mask)) * (1.0 - target_mask),
+                          features.dtype)
     mixed = (keep_source[..., None] * tf.stop_gradient(source_features)
-             + target_mask[..., None] * target_features)
+             + tf.cast(target_mask, features.dtype)[..., None] * target_features)
     reconstructions = self.decoder(tf.concat([mixed, target_features], axis=0))
     reconstruction, auto_reconstruction = tf.split(reconstructions, 2, axis=0)
     return AttentionOutputs(reconstruction, auto_reconstruction, source_mask,

@@ -72,6 +72,7 @@ class A2CConfig:
   mask_checkpoint: Optional[str] = None  # frozen: a mask pre-training checkpoints/ dir
   clip_rewards: bool = True
   episodic_life: bool = True
+  precision: str = 'auto'                 # models/precisions.py
   summary_every: int = 100               # updates
   image_every: int = 2500                # updates
   checkpoint_every: int = 5000           # updates
@@ -128,11 +129,14 @@ def build_network(config: A2CConfig, observation_spec, num_actions: int
     if not config.mask_checkpoint:
       raise ValueError('the frozen variant needs a pre-trained mask: set '
                        'mask_checkpoint to a mask pre-training checkpoints/ directory')
-    module = mask_pretraining.restore_attention(config.mask_checkpoint)
+    module = mask_pretraining.restore_attention(
+        config.mask_checkpoint,
+        attention.SelfSupervisedAttention(precision=config.precision))
   elif config.variant == 'joint':
-    module = attention.SelfSupervisedAttention()
+    module = attention.SelfSupervisedAttention(precision=config.precision)
   return actor_critic.ActorCriticNetwork(observation_spec, num_actions,
-                                         attention_module=module)
+                                         attention_module=module,
+                                         precision=config.precision)
 
 
 def append_bootstrap_state(rollout: trajectory.Trajectory,

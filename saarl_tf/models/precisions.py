@@ -1,0 +1,60 @@
+"""Which floating-point format the networks compute in.
+
+  float32         everything in float32 (the paper's setting).
+  mixed_bfloat16  convolutions and dense layers compute in bfloat16; variables, the
+                  optimizers' slots, logits, values, masks and losses stay float32, so
+                  checkpoints are the same either way. Measured on a 2-core AMD EPYC
+                  with AVX512-BF16: the A2C train step is 1.6x faster. On CPUs without
+                  native bfloat16 it is emulated and slower.
+  auto            mixed_bfloat16 where the hardware computes bfloat16 natively
+                  (x86 AVX512-BF16 or AMX, or a GPU of compute capability 8.0 or
+                  later), float32 elsewhere.
+"""
+
+import functools
+from typing import Tuple
+
+import tensorflow as tf
+
+PRECISIONS = ('float32', 'mixed_bfloat16', 'auto')
+_CPU_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
+
+
+@functools.lru_cache(maxsize=None)
+def _cpu_flags() -> Tuple[str, ...]:
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith('flags'):
+          return tuple(line.split(':', 1)[1].split())
+  except OSError:
+    pass
+  return ()
+
+
+def hardware_has_bfloat16() -> bool:
+  """Whether the device TensorFlow will compute on has native bfloat16 arithmetic."""
+  gpus = tf.config.list_physical_devices('GPU')
+  if gpus:
+    capability = tf.config.experimental.get_device_details(gpus[0]).get(
+        'compute_capability', (0, 0))
+    return tuple(capability) >= (8, 0)
+  return any(flag in _cpu_flags() for flag in _CPU_BF16_FLAGS)
+
+
+def resolve(precision: str) -> str:
+  """'float32' or 'mixed_bfloat16' for a `PRECISIONS` value.
+
+  Raises:
+    ValueError: an unknown precision.
+  """
+  if precision not in PRECISIONS:
+    raise ValueError(f'unknown precision {precision!r}; expected one of {PRECISIONS}')
+  if precision == 'auto':
+    return 'mixed_bfloat16' if hardware_has_bfloat16() else 'float32'
+  return precision
+
+
+def layer_policy(precision: str) -> tf.keras.mixed_precision.Policy:
+  """The Keras dtype policy for the compute-heavy layers at `precision`."""
+  return tf.keras.mixed_precision.Policy(resolve(precision))
