@@ -5,6 +5,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from saarl_tf.experiments import pretrain_mask
@@ -87,7 +88,8 @@ def test_restore_attention_reads_a_pretraining_checkpoint(tmp_path):
     assert missing in str(error) and '\n' not in str(error)
 
 
-def test_mask_learns_the_moving_sprites(tmp_path):
+@pytest.mark.parametrize('precision', ['float32', 'mixed_bfloat16'])
+def test_mask_learns_the_moving_sprites(tmp_path, precision):
   """Real learning: after a short CPU pre-training the mask covers the sprites.
 
   Random-policy frames of the sprites game (ball, paddle, three distractors), the
@@ -101,10 +103,10 @@ def test_mask_learns_the_moving_sprites(tmp_path):
   config = pretrain_mask.PretrainConfig(
       games=('Sprites',), num_envs=16, collect_steps=300, train_steps=500,
       batch_size=16, sparsity_weight=3e-3, eval_frames=160, summary_every=250,
-      image_every=500, checkpoint_every=500)
+      image_every=500, checkpoint_every=500, precision=precision)
   _, quality = pretrain_mask.run(config, str(tmp_path))
   sprites_quality = quality['Sprites']
-  print('sprites mask quality:', sprites_quality)
+  print(f'sprites mask quality ({precision}):', sprites_quality)
   assert sprites_quality['object_recall'] >= 0.8
   assert sprites_quality['mask_mean'] <= 0.25
   written = json.loads((tmp_path / 'mask_quality.json').read_text())

@@ -146,7 +146,7 @@ class Decoder(tf.keras.Model):
     ], name='deconvs')
 
   def call(self, features: tf.Tensor) -> tf.Tensor:
-    # The reconstruction losses compare pixels to within delta = 0.01: float32.
+    # Frames and losses are float32 whatever the decoder computes in.
     return tf.cast(self.deconvs(features), tf.float32)
 
 
