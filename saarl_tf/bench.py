@@ -28,6 +28,8 @@ from absl import app
 from absl import flags
 import numpy as np
 
+from saarl_tf.models import precisions
+
 _WHAT = flags.DEFINE_enum('what', 'env', ['env', 'train', 'train_one', 'sb3_one'],
                           'Which benchmark to run (train_one: one variant, sb3_one: '
                           'Stable-Baselines3; both internal).')
@@ -39,13 +41,18 @@ _NUM_ENVS = flags.DEFINE_integer('num_envs', 16, 'Environments stepped together.
 _STEPS = flags.DEFINE_integer('steps', 300, 'Batched steps per measurement round.')
 _ROUNDS = flags.DEFINE_integer('rounds', 5, 'Interleaved measurement rounds.')
 _JSON = flags.DEFINE_bool('json', False, 'Print one JSON object instead of a table.')
-_PRECISION = flags.DEFINE_enum('precision', 'auto', ['float32', 'mixed_bfloat16', 'auto'],
+_PRECISION = flags.DEFINE_enum('precision', 'auto', precisions.PRECISIONS,
                                'train: the A2C networks\' precision (as --precision of '
                                'the launcher).')
 _MASK_PAIRS = flags.DEFINE_integer('mask_pairs', 0, 'train: the joint variant\'s '
                                    '--mask_pairs (0: one pair per env, the paper).')
 _SB3_PYTHON = flags.DEFINE_string('sb3_python', None, 'train: a Python interpreter with '
                                   'stable-baselines3, to measure its A2C beside ours.')
+
+
+def _peak_rss_mib() -> float:
+  """This process's peak resident memory so far, in MiB (Linux reports KiB)."""
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _median_rate(fns: Dict[str, Callable[[], int]], rounds: int) -> Dict[str, float]:
@@ -120,14 +127,13 @@ def bench_env(game: str, num_envs: int, steps: int, rounds: int) -> Dict[str, fl
 
 
 def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
-                    rounds: int, precision: str = 'float32',
+                    rounds: int, precision: str = 'auto',
                     mask_pairs: int = 0) -> Dict[str, float]:
   """Agent steps/s of one A2C variant's training loop (5-step rollouts), median of
   `rounds` rounds of `updates` updates after a warm-up, and peak RSS in MiB."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   from saarl_tf.models import attention
-  from saarl_tf.models import precisions
   from saarl_tf.training import a2c_training
   with tempfile.TemporaryDirectory() as root:
     mask_checkpoint = None
@@ -141,18 +147,14 @@ def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
         mask_checkpoint=mask_checkpoint, checkpoint_every=10**9, progress=False,
         precision=precision, mask_pairs=mask_pairs or None)
     run = a2c_training.A2CRun(config, os.path.join(root, 'run'))
-    done = 20
-    run.run(done)   # warm-up: traces the train step
-    rates = []
-    for _ in range(rounds):
-      start = time.perf_counter()
-      done += updates
-      run.run(done)
-      rates.append(updates * num_envs * config.rollout_steps
-                   / (time.perf_counter() - start))
+    run.run(20)   # warm-up: traces the train step
+
+    def train_round():
+      run.run(int(run.train_step.numpy()) + updates)
+      return updates * num_envs * config.rollout_steps
+    rate = _median_rate({variant: train_round}, rounds)[variant]
     run.close()
-  peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-  return {'agent_steps_per_s': statistics.median(rates), 'peak_rss_mib': peak_mib,
+  return {'agent_steps_per_s': rate, 'peak_rss_mib': _peak_rss_mib(),
           'precision': precisions.resolve(precision)}
 
 
@@ -180,16 +182,14 @@ def bench_sb3_one(game: str, num_envs: int, updates: int, rounds: int
   model = A2C('CnnPolicy', env, n_steps=5, ent_coef=0.01, vf_coef=0.25, seed=0,
               policy_kwargs=dict(optimizer_class=RMSpropTFLike,
                                  optimizer_kwargs=dict(eps=1e-5)), device='cpu')
-  steps_per_round = updates * num_envs * 5
   model.learn(20 * num_envs * 5)   # warm-up
-  rates = []
-  for _ in range(rounds):
-    start = time.perf_counter()
-    model.learn(steps_per_round, reset_num_timesteps=False)
-    rates.append(steps_per_round / (time.perf_counter() - start))
+
+  def train_round():
+    model.learn(updates * num_envs * 5, reset_num_timesteps=False)
+    return updates * num_envs * 5
+  rate = _median_rate({'sb3': train_round}, rounds)['sb3']
   env.close()
-  return {'agent_steps_per_s': statistics.median(rates),
-          'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+  return {'agent_steps_per_s': rate, 'peak_rss_mib': _peak_rss_mib()}
 
 
 def bench_train(game: str, num_envs: int, updates: int, rounds: int, steps: int,
@@ -266,7 +266,7 @@ def main(argv):
   results = {
       'benchmark': _WHAT.value, 'game': _GAME.value, 'num_envs': _NUM_ENVS.value,
       **bench_env(_GAME.value, _NUM_ENVS.value, _STEPS.value, _ROUNDS.value),
-      'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+      'peak_rss_mib': _peak_rss_mib()}
   if _JSON.value:
     print(json.dumps(results))
     return

@@ -27,6 +27,7 @@ from absl import flags
 from absl import logging
 
 from saarl_tf.envs import games as games_lib
+from saarl_tf.models import precisions
 
 PROTOCOL_NAMES = ('single_task', 'multi_task', 'transfer')
 EXPERIMENTS = ('pretrain_mask', 'a2c', 'export') + PROTOCOL_NAMES + ('all', 'keypoints')
@@ -119,7 +120,7 @@ _EXPORT_DIR = flags.DEFINE_string(
     'protocols: where their pre-trained mask is exported (default export/).')
 
 _PRECISION = flags.DEFINE_enum(
-    'precision', 'auto', ['float32', 'mixed_bfloat16', 'auto'],
+    'precision', 'auto', precisions.PRECISIONS,
     'Networks (A2C, mask pre-training): float32 (the paper), mixed_bfloat16 (convs '
     'and dense layers in bfloat16, variables float32), or auto (bfloat16 where the '
     'CPU/GPU has it).')

@@ -159,12 +159,13 @@ def run(config: KeypointsConfig, root_dir: str) -> List[Dict]:
   tf.io.gfile.makedirs(root_dir)
   tf.keras.utils.set_random_seed(config.seed)
   pretrain = config.pretrain._replace(games=tuple(config.games))
+  # One set of frames for both models: the same data, collected once.
+  dataset = pretrain_mask.collect_frames(pretrain)
   if config.mask_checkpoint:
     mask_model = mask_pretraining.restore_attention(config.mask_checkpoint)
   else:
-    mask_model, _ = pretrain_mask.run(pretrain, os.path.join(root_dir, 'mask'))
-  dataset = mask_pretraining.collect_random_frames(
-      pretrain.games, pretrain.num_envs, pretrain.collect_steps, seed=pretrain.seed)
+    mask_model, _ = pretrain_mask.run(pretrain, os.path.join(root_dir, 'mask'),
+                                      dataset)
   transporter = train_transporter(config, dataset,
                                   os.path.join(root_dir, 'transporter'))
   return compare(mask_model, transporter, config, root_dir)

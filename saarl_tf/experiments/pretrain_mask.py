@@ -10,7 +10,7 @@ mask export copies it), TensorBoard logs (train/), checkpoints (checkpoints/),
 
 import json
 import os
-from typing import Dict, NamedTuple, Sequence
+from typing import Dict, NamedTuple, Optional, Sequence
 
 from absl import logging
 import numpy as np
@@ -127,8 +127,22 @@ def write_config(config: PretrainConfig, root_dir: str):
     json.dump(record, f, indent=2)
 
 
-def run(config: PretrainConfig, root_dir: str):
+def collect_frames(config: PretrainConfig) -> mask_pretraining.FrameDataset:
+  """The random-policy frames `config` trains on."""
+  logging.info('Collecting %d x %d random-policy steps from %s', config.num_envs,
+               config.collect_steps, ', '.join(config.games))
+  return mask_pretraining.collect_random_frames(
+      config.games, config.num_envs, config.collect_steps, seed=config.seed)
+
+
+def run(config: PretrainConfig, root_dir: str,
+        dataset: Optional[mask_pretraining.FrameDataset] = None):
   """Collects frames, trains (resuming if `root_dir` has a checkpoint), evaluates.
+
+  Args:
+    config: the settings.
+    root_dir: the run's directory.
+    dataset: `collect_frames(config)` if the caller already has it.
 
   Returns:
     (model, mask quality per game).
@@ -136,10 +150,8 @@ def run(config: PretrainConfig, root_dir: str):
   tf.io.gfile.makedirs(root_dir)
   write_config(config, root_dir)
   tf.keras.utils.set_random_seed(config.seed)
-  logging.info('Collecting %d x %d random-policy steps from %s', config.num_envs,
-               config.collect_steps, ', '.join(config.games))
-  dataset = mask_pretraining.collect_random_frames(
-      config.games, config.num_envs, config.collect_steps, seed=config.seed)
+  if dataset is None:
+    dataset = collect_frames(config)
   model = attention.SelfSupervisedAttention(precision=config.precision)
   trainer = mask_pretraining.MaskPretrainer(
       model, dataset, batch_size=config.batch_size, max_gap=config.max_gap,

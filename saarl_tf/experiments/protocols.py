@@ -129,24 +129,28 @@ def run_protocol(protocol: Protocol,
   return report(protocol, root_dir, games, seeds, a2c.total_frames)
 
 
-def collect_results(protocol: Protocol, root_dir: str, games: Sequence[str],
-                    seeds: Sequence[int]) -> List[dict]:
+def read_runs(protocol: Protocol, root_dir: str, games: Sequence[str],
+              seeds: Sequence[int]) -> Dict[Tuple[str, str, int], np.ndarray]:
+  """Every run's finished games, by (game, variant, seed): float64 [E, 3] each."""
+  return {(game, variant, seed):
+          a2c_training.read_episodes(run_dir(root_dir, game, variant, seed))
+          for game in games for variant in protocol.variants for seed in seeds}
+
+
+def results_rows(protocol: Protocol,
+                 episodes: Dict[Tuple[str, str, int], np.ndarray]) -> List[dict]:
   """Every finished game of every run, as CSV rows."""
-  rows = []
-  for game in games:
-    for variant in protocol.variants:
-      for seed in seeds:
-        episodes = a2c_training.read_episodes(run_dir(root_dir, game, variant, seed))
-        rows += [dict(experiment=protocol.name, game=game, variant=variant,
-                      seed=seed, frames=int(frames), raw_return=float(score))
-                 for frames, score, _ in episodes]
-  return rows
+  return [dict(experiment=protocol.name, game=game, variant=variant, seed=seed,
+               frames=int(frames), raw_return=float(score))
+          for (game, variant, seed), run in episodes.items()
+          for frames, score, _ in run]
 
 
 def report(protocol: Protocol, root_dir: str, games: Sequence[str],
            seeds: Sequence[int], total_frames: int) -> Dict[str, str]:
   """Writes results.csv, learning_curves.png and summary.md from the runs' logs."""
-  rows = collect_results(protocol, root_dir, games, seeds)
+  episodes = read_runs(protocol, root_dir, games, seeds)
+  rows = results_rows(protocol, episodes)
   paths = {'csv': os.path.join(root_dir, 'results.csv'),
            'figure': os.path.join(root_dir, 'learning_curves.png'),
            'summary': os.path.join(root_dir, 'summary.md')}
@@ -160,8 +164,7 @@ def report(protocol: Protocol, root_dir: str, games: Sequence[str],
   for game in games:
     for variant in protocol.variants:
       curves[(game, variant)] = np.stack([
-          plots.run_curve(a2c_training.read_episodes(
-              run_dir(root_dir, game, variant, seed)), grid) for seed in seeds])
+          plots.run_curve(episodes[(game, variant, seed)], grid) for seed in seeds])
   plots.plot_learning_curves(curves, grid, games, protocol.variants, protocol.title,
                              paths['figure'])
   with open(paths['summary'], 'w') as f:

@@ -14,8 +14,8 @@
 import functools
 from typing import Tuple
 
-import tensorflow as tf
-
+# TensorFlow is imported inside the functions that need it, so that the launcher's and
+# the benchmark's flags can take `PRECISIONS` from here without TF's start-up.
 PRECISIONS = ('float32', 'mixed_bfloat16', 'auto')
 _CPU_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
 
@@ -34,6 +34,7 @@ def _cpu_flags() -> Tuple[str, ...]:
 
 def hardware_has_bfloat16() -> bool:
   """Whether the device TensorFlow will compute on has native bfloat16 arithmetic."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   gpus = tf.config.list_physical_devices('GPU')
   if gpus:
     capability = tf.config.experimental.get_device_details(gpus[0]).get(
@@ -55,6 +56,7 @@ def resolve(precision: str) -> str:
   return precision
 
 
-def layer_policy(precision: str) -> tf.keras.mixed_precision.Policy:
+def layer_policy(precision: str) -> 'tf.keras.mixed_precision.Policy':
   """The Keras dtype policy for the compute-heavy layers at `precision`."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   return tf.keras.mixed_precision.Policy(resolve(precision))
