@@ -16,13 +16,13 @@ An export holds only the mask generator Psi (the part an agent needs), with:
 TensorFlow: `tf.saved_model.load(path)(observations)` works without saarl_tf.
 """
 
-import importlib.metadata
 import json
 import os
 from typing import Any, Dict, Optional, Sequence
 
 import tensorflow as tf
 
+from saarl_tf import provenance
 from saarl_tf.models import attention
 
 METADATA_FILE = 'mask_metadata.json'
@@ -32,13 +32,6 @@ INPUT_DESCRIPTION = (
     "ale-py's AtariVectorEnv emits them after transposing to NHWC (frame skip 4 with "
     'max-pooling of the last two frames, 84x84 INTER_AREA resize); only the newest '
     'frame is used, scaled to [0, 1]')
-
-
-def _package_version() -> str:
-  try:
-    return importlib.metadata.version('saarl_tf')
-  except importlib.metadata.PackageNotFoundError:
-    return 'unknown'
 
 
 # tf.Module reserves `variables` as a read-only property; the reusable-SavedModel
@@ -119,7 +112,7 @@ def export_mask(model: attention.SelfSupervisedAttention, export_dir: str,
                      'resized': 'observations, size [2] -> mask [B, h, w]'},
       'training': training or {},
       'quality': quality or {},
-      'package_version': _package_version(),
+      'package_version': provenance.package_version(),
   }
   staging = export_dir.rstrip('/') + '.staging'
   tf.io.gfile.makedirs(staging)

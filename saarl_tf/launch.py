@@ -100,6 +100,22 @@ _MASK_PAIRS = flags.DEFINE_integer(
 _MASK_CHECKPOINT = flags.DEFINE_string(
     'mask_checkpoint', None,
     'The frozen variant\'s mask: the checkpoints/ directory of a pretrain_mask run.')
+_MASK_INIT_CHECKPOINT = flags.DEFINE_string(
+    'mask_init_checkpoint', None,
+    'joint: start the attention module from this pretrain_mask checkpoints/ '
+    'directory (a warm start against the early mask collapse) instead of from scratch.')
+_MASK_MODE = flags.DEFINE_enum(
+    'mask_mode', 'multiply', ('multiply', 'residual'),
+    'How the mask scales the features: multiply, Psi f (the paper\'s text); residual, '
+    '(1 + Psi) f (the authors\' code\'s default for a pre-trained mask).')
+_EVAL_EVERY = flags.DEFINE_integer(
+    'eval_every', 1250, 'Updates between evaluations (authors\' code: 1250); 0: none.')
+_EVAL_GAMES = flags.DEFINE_integer(
+    'eval_games', 10, 'Complete games (all lives, raw scores) per evaluation, one per '
+    'evaluation env, seeded apart from training.')
+_EVAL_POLICY = flags.DEFINE_enum(
+    'eval_policy', 'greedy', ('greedy', 'sample'),
+    'Evaluation actions: greedy (the most likely action, authors\' code) or sample.')
 # Keypoints (Figure 5).
 _NUM_KEYPOINTS = flags.DEFINE_integer(
     'num_keypoints', 5, "k: Transporter's keypoints, and ours at the same k.")
@@ -128,6 +144,10 @@ _CLIP_REWARDS = flags.DEFINE_boolean('clip_rewards', True,
                                      'Clip training rewards to their sign (Atari).')
 _EPISODIC_LIFE = flags.DEFINE_boolean('episodic_life', True,
                                       'A life loss ends the RL episode (Atari).')
+_ZERO_FRAME_STACK = flags.DEFINE_boolean(
+    'zero_frame_stack', True, 'Every RL episode (game or life) starts from a frame '
+    'stack whose older frames are zero, as the authors\' code (Atari); false keeps '
+    'the frames from before a life loss (baselines).')
 
 
 def _validate_flags():
@@ -146,12 +166,13 @@ def _validate_flags():
   flags.register_validator('games', games_are_known)
 
   for name in ('num_keypoints', 'num_envs', 'collect_steps', 'mask_batch_size', 'max_pair_gap',
+               'eval_games',
                'eval_frames', 'summary_every', 'image_every', 'checkpoint_every',
                'total_frames', 'rollout_steps'):
     flags.register_validator(
         name, lambda v: v is not None and v >= 1, message=f'--{name} must be >= 1')
   for name in ('mask_train_steps', 'mask_start_update', 'mask_pairs',
-               'transporter_steps', 'keypoint_margin'):
+               'transporter_steps', 'keypoint_margin', 'eval_every'):
     flags.register_validator(
         name, lambda v: v is not None and v >= 0, message=f'--{name} must be >= 0')
   for name in ('mask_learning_rate', 'mask_clip_norm', 'learning_rate',
@@ -187,6 +208,11 @@ def _validate_flags():
     if len(values['games']) != 1:
       raise flags.ValidationError(
           f'--experiment=a2c trains on one game; got --games={",".join(values["games"])}')
+    init_dir = values['mask_init_checkpoint']
+    if init_dir and not os.path.isfile(os.path.join(init_dir, 'checkpoint')):
+      raise flags.ValidationError(
+          f'--mask_init_checkpoint={init_dir} holds no checkpoint; expected the '
+          'checkpoints/ directory of a pretrain_mask run')
     if values['variant'] == 'frozen':
       mask_dir = values['mask_checkpoint']
       if not mask_dir:
@@ -198,7 +224,8 @@ def _validate_flags():
             'checkpoints/ directory of a pretrain_mask run')
     return True
   flags.register_multi_flags_validator(
-      ['experiment', 'games', 'variant', 'mask_checkpoint'], a2c_flags_agree)
+      ['experiment', 'games', 'variant', 'mask_checkpoint', 'mask_init_checkpoint'],
+      a2c_flags_agree)
 
   def export_flags_agree(values):
     if values['experiment'] != 'export':
@@ -254,8 +281,12 @@ def _a2c_config(game: str):
       recent_frames_capacity=_RECENT_FRAMES.value,
       mask_pairs=_MASK_PAIRS.value or None,
       mask_start_update=_MASK_START_UPDATE.value,
-      mask_checkpoint=_MASK_CHECKPOINT.value, clip_rewards=_CLIP_REWARDS.value,
-      episodic_life=_EPISODIC_LIFE.value, summary_every=_SUMMARY_EVERY.value,
+      mask_checkpoint=_MASK_CHECKPOINT.value,
+      mask_init_checkpoint=_MASK_INIT_CHECKPOINT.value, mask_mode=_MASK_MODE.value,
+      clip_rewards=_CLIP_REWARDS.value, episodic_life=_EPISODIC_LIFE.value,
+      zero_frame_stack=_ZERO_FRAME_STACK.value, eval_every=_EVAL_EVERY.value,
+      eval_games=_EVAL_GAMES.value, eval_policy=_EVAL_POLICY.value,
+      summary_every=_SUMMARY_EVERY.value,
       image_every=_IMAGE_EVERY.value, checkpoint_every=_CHECKPOINT_EVERY.value,
       precision=_PRECISION.value)
 

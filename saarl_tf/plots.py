@@ -1,19 +1,24 @@
-"""Learning curves in the paper's form: mean and spread over seeds against frames.
+"""Learning curves in the paper's form: mean over seeds and its 95% CI against frames.
 
-A run's curve at frame f is the mean raw score of the last 100 games that ended by f
-(what TensorBoard's `episode/raw_return_mean100` shows), read on a common frame grid
-so that seeds can be averaged.
+A run's training curve at frame f is the mean raw score of the last 100 games that
+ended by f (what TensorBoard's `episode/raw_return_mean100` shows), read on a common
+frame grid so that seeds can be averaged. Its evaluation curve is the mean raw score
+of the games of each evaluation (`eval.csv`). Confidence intervals are rliable's
+percentile bootstrap over seeds (Agarwal et al. 2021).
 """
 
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 import warnings
 
 import matplotlib
 matplotlib.use('Agg')   # files only; no display on servers and CI
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
+from rliable import library as rly
 
 WINDOW = 100
+CI_SIZE = 0.95
+BOOTSTRAP_REPS = 2000
 
 
 def run_curve(episodes: np.ndarray, grid: np.ndarray, window: int = WINDOW
@@ -40,6 +45,56 @@ def run_curve(episodes: np.ndarray, grid: np.ndarray, window: int = WINDOW
   return curve
 
 
+def eval_curve(evaluations: np.ndarray, frames: np.ndarray) -> np.ndarray:
+  """One run's mean evaluation score at each of `frames` (NaN where not evaluated).
+
+  Args:
+    evaluations: float [E, >=4] rows of (frames, update, game, raw score, ...).
+    frames: float [G] the evaluation frames to read.
+
+  Returns:
+    float [G].
+  """
+  curve = np.full(len(frames), np.nan)
+  for i, frame in enumerate(frames):
+    scores = evaluations[evaluations[:, 0] == frame, 3]
+    if len(scores):
+      curve[i] = scores.mean()
+  return curve
+
+
+def mean_and_ci(runs: np.ndarray, seed: int = 0
+                ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """The mean over seeds at each point and its 95% bootstrap confidence interval.
+
+  Args:
+    runs: float [S, G], one row per seed; NaN where a seed has no value yet.
+    seed: the bootstrap's random state, so that reports are reproducible.
+
+  Returns:
+    (mean, low, high), each float [G]. The interval is rliable's percentile
+    bootstrap over seeds at points where every seed has a value, NaN elsewhere;
+    with one seed it is the point itself.
+  """
+  runs = np.asarray(runs, np.float64)
+  with warnings.catch_warnings():   # points before any game ended are NaN
+    warnings.simplefilter('ignore', RuntimeWarning)
+    mean = np.nanmean(runs, axis=0)
+  low, high = np.full_like(mean, np.nan), np.full_like(mean, np.nan)
+  complete = np.all(np.isfinite(runs), axis=0)
+  if complete.any():
+    scores = runs[:, None, complete]            # runs x 1 task x points
+    mean_of = lambda x: np.mean(x, axis=(0, 1))
+    with warnings.catch_warnings():   # arch 7.2 announces a future random_state API
+      warnings.simplefilter('ignore', FutureWarning)
+      _, intervals = rly.get_interval_estimates(
+          {'runs': scores}, mean_of, reps=BOOTSTRAP_REPS,
+          confidence_interval_size=CI_SIZE,
+          random_state=np.random.RandomState(seed))
+    low[complete], high[complete] = intervals['runs']
+  return mean, low, high
+
+
 def frame_grid(total_frames: int, points: int = 50) -> np.ndarray:
   """`points` evenly spaced frames up to `total_frames`, float [points]."""
   return np.linspace(total_frames / points, total_frames, points)
@@ -47,34 +102,47 @@ def frame_grid(total_frames: int, points: int = 50) -> np.ndarray:
 
 def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.ndarray,
                          games: Sequence[str], variants: Sequence[str], title: str,
-                         path: str):
-  """One panel per game; per variant, the mean over seeds and a +-1 std band.
+                         path: str,
+                         eval_curves: Optional[Dict[Tuple[str, str], np.ndarray]] = None,
+                         eval_frames: Optional[np.ndarray] = None):
+  """One column per game; per variant, the mean over seeds and its 95% CI band.
 
   Args:
-    curves: (game, variant) -> float [seeds, G] run curves.
+    curves: (game, variant) -> float [seeds, G] training curves.
     grid: float [G] frames.
     games, variants: panel and line order.
     title: the figure's title.
     path: the PNG to write.
+    eval_curves: (game, variant) -> float [seeds, E] evaluation curves, read at
+      `eval_frames` (float [E]); when given and not all NaN, a second row of panels.
   """
-  figure, axes = plt.subplots(1, len(games), figsize=(4.2 * len(games), 3.4),
+  has_eval = eval_curves is not None and any(
+      np.isfinite(c).any() for c in eval_curves.values())
+  rows = [('training', curves, grid,
+           f'raw score (mean of last {WINDOW} games)')]
+  if has_eval:
+    rows.append(('evaluation', eval_curves, eval_frames,
+                 'raw score (evaluation games)'))
+  figure, axes = plt.subplots(len(rows), len(games),
+                              figsize=(4.2 * len(games), 3.4 * len(rows)),
                               squeeze=False)
-  for axis, game in zip(axes[0], games):
-    for variant in variants:
-      runs = curves.get((game, variant))
-      if runs is None or np.all(np.isnan(runs)):
-        continue
-      with warnings.catch_warnings():   # grid points before any game ended are NaN
-        warnings.simplefilter('ignore', RuntimeWarning)
-        mean, std = np.nanmean(runs, axis=0), np.nanstd(runs, axis=0)
-      line, = axis.plot(grid, mean, label=f'{variant} ({len(runs)} seeds)')
-      axis.fill_between(grid, mean - std, mean + std, color=line.get_color(),
-                        alpha=0.2)
-    axis.set_title(game)
-    axis.set_xlabel('emulator frames')
-    axis.set_ylabel(f'raw score (mean of last {WINDOW} games)')
-    axis.ticklabel_format(axis='x', style='sci', scilimits=(0, 0))
-    axis.legend(fontsize=8)
+  for row, (kind, row_curves, frames, ylabel) in zip(axes, rows):
+    for axis, game in zip(row, games):
+      for variant in variants:
+        runs = row_curves.get((game, variant))
+        if runs is None or np.all(np.isnan(runs)):
+          continue
+        mean, low, high = mean_and_ci(runs)
+        marker = 'o' if kind == 'evaluation' else None
+        line, = axis.plot(frames, mean, marker=marker, markersize=3,
+                          label=f'{variant} ({len(runs)} seeds)')
+        axis.fill_between(frames, low, high, color=line.get_color(), alpha=0.2,
+                          label=f'{variant}: 95% CI over seeds')
+      axis.set_title(f'{game}, {kind}')
+      axis.set_xlabel('emulator frames')
+      axis.set_ylabel(ylabel)
+      axis.ticklabel_format(axis='x', style='sci', scilimits=(0, 0))
+      axis.legend(fontsize=7)
   figure.suptitle(title)
   figure.tight_layout()
   figure.savefig(path, dpi=100)

@@ -1,11 +1,13 @@
 """A2C: return math against NumPy, real learning on sprites, frozen masks, resume."""
 
 import glob
+import json
 import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from tf_agents.environments import tf_py_environment
 from tf_agents.trajectories import time_step as ts
 
 from saarl_tf.agents import a2c
@@ -285,3 +287,126 @@ def test_rmsprop_step_matches_the_authors_pytorch_rmsprop():
   # sqrt(v + eps^2) <= sqrt(v) + eps <= sqrt(2) sqrt(v + eps^2)
   assert np.all(ratio >= 1 - 1e-3) and np.all(ratio <= 2 ** 0.5 + 1e-3), ratio
   assert ratio[0] == pytest.approx(1, rel=0.01) and ratio[-1] == pytest.approx(1, rel=0.01)
+
+
+def test_mask_modes_multiply_and_residual_scale_the_features():
+  from saarl_tf.models import actor_critic  # pylint: disable=g-import-not-at-top
+  spec = tf.TensorSpec([84, 84, 4], tf.uint8)
+  observations = tf.cast(tf.random.stateless_uniform([2, 84, 84, 4], [0, 1]) * 255,
+                         tf.uint8)
+  mask = tf.random.stateless_uniform([2, 7, 7], [2, 3])
+  networks = {}
+  for mode in actor_critic.MASK_MODES:
+    tf.keras.utils.set_random_seed(0)
+    networks[mode] = actor_critic.ActorCriticNetwork(
+        spec, 3, attention_module=attention.SelfSupervisedAttention(), mask_mode=mode)
+    networks[mode].create_variables(spec)
+  plain = networks['multiply'].features(observations).numpy()
+  assert plain.any()
+  np.testing.assert_allclose(networks['multiply'].features(observations, mask),
+                             plain * mask.numpy()[..., None], rtol=1e-6)
+  np.testing.assert_allclose(networks['residual'].features(observations, mask),
+                             plain * (1 + mask.numpy()[..., None]), rtol=1e-6)
+  with pytest.raises(ValueError, match="unknown mask_mode 'add'"):
+    actor_critic.ActorCriticNetwork(spec, 3, mask_mode='add')
+
+
+def test_evaluation_plays_complete_games_with_unclipped_scores(tmp_path):
+  """Each evaluation game is a whole MsPacman game (all 3 lives), its score the sum of
+  the emulator's raw rewards, though training rewards are clipped."""
+  run = a2c_training.A2CRun(
+      _config(game='MsPacman', variant='baseline', num_envs=2, eval_games=2,
+              total_frames=10**9, precision='float32'), str(tmp_path))
+  games = run.evaluator.play(seed=21)
+  assert [game.env_index for game in games] == [0, 1]
+
+  # The same greedy policy, the same seed, on envs that do not clip: sum each env's
+  # raw rewards until its game ends, counting the lives it loses on the way. (In
+  # float32: an untrained net's logits are near-tied, and bfloat16's rounding in
+  # graph and eager mode can differ enough to change an argmax.)
+  from saarl_tf.envs import atari  # pylint: disable=g-import-not-at-top
+  reference = atari.AtariEnvironment('MsPacman', num_envs=2, seed=21,
+                                     clip_rewards=False)
+  tf_env = tf_py_environment.TFPyEnvironment(reference)
+  time_step = tf_env.reset()
+  totals, lasts, done = np.zeros(2), np.zeros(2, int), np.zeros(2, bool)
+  while not done.all():
+    time_step = tf_env.step(run.agent.policy.action(time_step).action)
+    finished = {r.env_index for r in reference.finished_episodes()}
+    live = ~done
+    totals[live] += time_step.reward.numpy()[live]
+    lasts[live] += time_step.step_type.numpy()[live] == LAST
+    done = np.array([i in finished for i in range(2)])
+  np.testing.assert_allclose([game.raw_return for game in games], totals)
+  assert all(count == 3 for count in lasts), lasts       # MsPacman's three lives
+  assert max(totals) > 20 and all(total % 10 == 0 for total in totals)
+  run.close()
+
+
+def _eval_rows(root):
+  return a2c_training.read_evaluations(str(root))
+
+
+def test_an_evaluation_cut_by_a_stop_is_redone_once_with_the_same_scores(tmp_path):
+  config = _config(variant='baseline', num_envs=4, total_frames=4 * 5 * 30,
+                   eval_every=10, eval_games=3, checkpoint_every=10)
+  run = a2c_training.A2CRun(config, str(tmp_path))
+  run.run(20)
+  run.close()
+  rows = _eval_rows(tmp_path)
+  assert sorted(set(rows[:, 1])) == [10, 20] and len(rows) == 2 * 3
+  assert np.all(rows[:, 0] == rows[:, 1] * 4 * 5)
+  at_20 = rows[rows[:, 1] == 20]
+  # A stop during the evaluation at update 20: its checkpoint is written, its rows are
+  # not. And rows of an update the checkpoint never reached (a crash after them).
+  path = os.path.join(str(tmp_path), a2c_training.EVAL_CSV)
+  with open(path) as f:
+    lines = f.read().splitlines()
+  with open(path, 'w') as f:
+    f.write('\n'.join(lines[:1 + 3] + ['500,25,0,1.0,12']) + '\n')
+
+  resumed = a2c_training.A2CRun(config, str(tmp_path))
+  assert resumed.start_update == 20
+  result = resumed.run()
+  resumed.close()
+  rows = _eval_rows(tmp_path)
+  updates = rows[:, 1].tolist()
+  assert updates == [10] * 3 + [20] * 3 + [30] * 3     # none lost, none twice
+  # Greedy policy, restored weights, same evaluation seed: the same games again.
+  np.testing.assert_array_equal(rows[rows[:, 1] == 20], at_20)
+  assert result['eval_frames'] == 30 * 4 * 5
+  assert result['eval_raw_return_mean'] == pytest.approx(rows[-3:, 3].mean())
+
+
+def test_mask_health_records_the_first_collapse_and_the_recovery_after_it():
+  health = a2c_training.MaskHealth()
+  assert health.record() == {'mask_collapsed_update': None,
+                             'mask_recovered_update': None}
+  for update, mean in [(16, 0.4), (17, 0.2), (18, 0.004), (19, 0.03), (20, 0.003),
+                       (21, 0.06), (22, 0.002), (23, 0.3)]:
+    health.observe(update, mean)
+  assert health.record() == {'mask_collapsed_update': 18,
+                             'mask_recovered_update': 21}
+
+
+def test_joint_run_records_its_mask_health_in_done_json(tmp_path):
+  run = a2c_training.A2CRun(
+      _config(variant='joint', num_envs=2, total_frames=2 * 5 * 6, mask_start_update=2,
+              eval_every=0), str(tmp_path))
+  run.run()
+  run.close()
+  with open(os.path.join(str(tmp_path), a2c_training.DONE_JSON)) as f:
+    done = json.load(f)
+  assert 'mask_collapsed_update' in done and 'mask_recovered_update' in done
+  assert len(_eval_rows(tmp_path)) == 0                  # --eval_every=0: none
+
+
+def test_joint_module_can_start_from_a_pretrained_mask(tmp_path):
+  mask_dir = _pretrained_mask_dir(tmp_path / 'mask')
+  pretrained = _values(mask_pretraining.restore_attention(mask_dir).variables)
+  run = a2c_training.A2CRun(
+      _config(variant='joint', mask_init_checkpoint=mask_dir, total_frames=10**9),
+      str(tmp_path / 'run'))
+  for got, want in zip(_values(run.network.attention_module.variables), pretrained):
+    np.testing.assert_array_equal(got, want)
+  run.close()

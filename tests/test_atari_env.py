@@ -150,3 +150,36 @@ def test_runs_under_tf_py_environment_and_dynamic_step_driver():
   assert len(trajectories) == 5  # 4 envs x 5 steps >= 20
   assert trajectories[0].observation.dtype.name == 'uint8'
   assert trajectories[0].action.shape == (4,)
+
+
+def test_frame_stack_starts_from_zeros_after_a_life_loss():
+  """As the authors' VecPyTorchFrameStack: every RL episode, a life included, starts
+  from [0, 0, 0, x]; real frames then fill the stack from the newest end."""
+  zeroed = atari.AtariEnvironment('Breakout', num_envs=2, seed=3)
+  carried = atari.AtariEnvironment('Breakout', num_envs=2, seed=3,
+                                   zero_frame_stack=False)
+  steps, carried_steps = _run(zeroed, 300), _run(carried, 300)
+  np.testing.assert_array_equal(steps.step_type, carried_steps.step_type)
+  # Only the older frames differ: the newest frame is the same game.
+  np.testing.assert_array_equal(steps.observation[..., -1],
+                                carried_steps.observation[..., -1])
+  np.testing.assert_array_equal(steps.observation[0, ..., :3], 0)   # the reset
+  life_losses = [(t, i) for t, i in np.argwhere(steps.step_type == LAST)
+                 if t + 4 < len(steps.step_type)]
+  assert life_losses, 'random Breakout play loses a life within 300 steps'
+  carried_over = []
+  for t, i in life_losses:
+    first = t + 1
+    assert steps.step_type[first, i] == FIRST
+    if (steps.step_type[first:first + 4, i] == LAST).any():
+      continue                               # a life shorter than the stack
+    obs = steps.observation[:, i]
+    for k in range(4):                       # k steps after the FIRST
+      np.testing.assert_array_equal(obs[first + k, ..., :3 - k], 0)
+      np.testing.assert_array_equal(obs[first + k, ..., 3 - k:],
+                                    carried_steps.observation[first + k, i, ..., 3 - k:])
+    assert obs[first, ..., 3].any()
+    carried_over.append(carried_steps.observation[first, i, ..., :3].any())
+  # Without zeroing the stack carries the frames from before a life loss; only after
+  # a game over (ALE's own reset) does it start from zeros.
+  assert sum(carried_over) >= len(carried_over) - carried.num_finished_episodes >= 3

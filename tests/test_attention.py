@@ -169,3 +169,64 @@ def test_cells_follow_the_conv_stacks_receptive_fields():
   # Every cell's own centre maps back to it.
   np.testing.assert_array_equal(
       mask_metrics.pixel_to_cell(mask_metrics.cell_centres(7), 7), np.arange(7))
+
+
+def _orthogonal_gain(matrix: np.ndarray) -> float:
+  """g if the rows (or, for a tall matrix, the columns) are orthogonal with norm g."""
+  if matrix.shape[0] > matrix.shape[1]:
+    matrix = matrix.T
+  gram = matrix @ matrix.T
+  gain_squared = float(np.mean(np.diag(gram)))
+  np.testing.assert_allclose(gram, gain_squared * np.eye(len(gram)), atol=2e-4)
+  return gain_squared ** 0.5
+
+
+def test_initialisation_is_the_authors_orthogonal_init_with_relu_gain():
+  """Every conv of Phi, Psi and the decoder: orthogonal, gain sqrt(2); Psi's output
+  conv gain 1; biases 0 (the authors' model.py). Their PyTorch layouts flatten a
+  conv weight to [out, in k k] and a transposed conv to [in, out k k]."""
+  tf.keras.utils.set_random_seed(0)
+  model = attention.SelfSupervisedAttention()
+  model.create_variables()
+  relu = 2 ** 0.5
+  convs = (model.encoder.convs.layers
+           + [layer for layer in model.mask_generator.convs.layers
+              if isinstance(layer, tf.keras.layers.Conv2D)])
+  assert len(convs) == 6
+  for conv in convs:                                   # kernel [k, k, in, out]
+    kernel = conv.kernel.numpy()
+    assert _orthogonal_gain(kernel.reshape(-1, kernel.shape[-1]).T) == \
+        pytest.approx(relu, rel=1e-4), conv.name
+    np.testing.assert_array_equal(conv.bias.numpy(), 0.0)
+  # Phi and Psi start apart, though their first convs have the same shape.
+  assert not np.allclose(model.encoder.convs.layers[0].kernel.numpy(),
+                         model.mask_generator.convs.layers[0].kernel.numpy())
+  to_mask = model.mask_generator.to_mask.kernel.numpy()      # [1, 1, 32, 1]
+  assert _orthogonal_gain(to_mask.reshape(1, -1)) == pytest.approx(1.0, rel=1e-4)
+
+  deconv0, deconv1, sub_pixel, to_frame = model.decoder.deconvs.layers
+  for deconv in (deconv0, deconv1):                   # kernel [k, k, out, in]
+    kernel = deconv.kernel.numpy()
+    rows = np.transpose(kernel, [3, 2, 0, 1]).reshape(kernel.shape[-1], -1)
+    assert _orthogonal_gain(rows) == pytest.approx(relu, rel=1e-4), deconv.name
+  # The sub-pixel kernel [2, 2, in, s s out] holds the transposed conv's [in, out k k]
+  # numbers: one orthonormal row per input channel.
+  kernel = sub_pixel.conv.kernel.numpy()
+  assert kernel.shape == (2, 2, 32, 16 * 4 * 4)
+  rows = np.transpose(kernel, [2, 0, 1, 3]).reshape(32, -1)
+  assert _orthogonal_gain(rows) == pytest.approx(relu, rel=1e-4)
+  depthwise = to_frame.depthwise.depthwise_kernel.numpy()    # [3, 3, 16, 1]
+  assert _orthogonal_gain(depthwise.reshape(1, -1)) == pytest.approx(relu, rel=1e-4)
+  np.testing.assert_array_equal(to_frame.bias.numpy(), 0.0)
+  # Keras' default would have been Glorot uniform: the first conv's weights ~5.7x
+  # smaller than orthogonal with gain sqrt(2) (std 0.031 vs 0.177).
+  assert model.encoder.convs.layers[0].kernel.numpy().std() > 0.15
+
+
+def test_mask_generator_layer_norms_use_pytorchs_epsilon():
+  model = attention.SelfSupervisedAttention()
+  norms = [layer for layer in model.mask_generator.convs.layers
+           if isinstance(layer, tf.keras.layers.LayerNormalization)]
+  assert len(norms) == 3
+  assert all(norm.epsilon == 1e-5 for norm in norms)
+  assert all(tuple(norm.axis) == (1, 2, 3) for norm in norms)

@@ -11,7 +11,12 @@ resets). This module adapts it to tf-agents' `PyEnvironment` contract:
   the RL episode (LAST, discount 0) but the game goes on. ale-py 0.12's own
   `episodic_life` resets the whole game on every life loss instead, so it stays off;
 * training rewards may be clipped to their sign, while the raw game score of every
-  finished game (all lives) is recorded for learning curves.
+  finished game (all lives) is recorded for learning curves;
+* with `zero_frame_stack` (the default, as the authors' `VecPyTorchFrameStack`), every
+  RL episode starts from a stack whose older frames are zero: at a game reset and, with
+  episodic life, at a life loss, the first observation is [0, 0, 0, x] and real frames
+  fill the stack from the newest end. Without it the stack carries the frames from
+  before the life loss, as baselines' `FrameStack` does.
 """
 
 from typing import List
@@ -50,6 +55,7 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
                sticky_action_prob: float = 0.0,
                max_episode_frames: int = 108_000,
                frame_stack: int = 4,
+               zero_frame_stack: bool = True,
                num_threads: int = 0,
                episode_history: int = 1000):
     """Creates the environment.
@@ -66,6 +72,8 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
       max_episode_frames: emulator frames after which a game is truncated (108,000
         frames = 30 minutes of play, the usual limit).
       frame_stack: frames per observation.
+      zero_frame_stack: whether every RL episode (game or, with episodic life,
+        life) starts from a stack whose older frames are zero (module docstring).
       num_threads: emulator threads; 0 lets ale-py choose.
       episode_history: how many finished games `finished_episodes` keeps at most.
     """
@@ -75,6 +83,8 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
     self._seed = seed
     self._clip_rewards = clip_rewards
     self._episodic_life = episodic_life
+    self._zero_frame_stack = zero_frame_stack
+    self._frame_stack = frame_stack
     self._vec_env = AtariVectorEnv(
         self._game_id,
         num_envs,
@@ -105,11 +115,12 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
     self._life_lost = np.zeros(n, bool)    # the last step lost a life, game goes on
     self._raw_return = np.zeros(n, np.float64)
     self._agent_steps = np.zeros(n, np.int64)
+    self._episode_steps = np.zeros(n, np.int64)   # steps since the RL episode began
     return ts.TimeStep(
         step_type=np.full(n, ts.StepType.FIRST, np.int32),
         reward=np.zeros(n, np.float32),
         discount=np.ones(n, np.float32),
-        observation=self._to_nhwc(obs))
+        observation=self._stack(obs))
 
   def _step(self, action):
     action = np.asarray(action, np.int32)
@@ -133,7 +144,7 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
                  if self._episodic_life else np.zeros_like(game_over))
     for i in np.flatnonzero(game_over):
       self._record_episode(self._raw_return[i], self._agent_steps[i],
-                           info['episode_frame_number'][i])
+                           info['episode_frame_number'][i], i)
 
     step_type = np.where(game_over | life_lost, ts.StepType.LAST,
                          ts.StepType.MID).astype(np.int32)
@@ -147,8 +158,13 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
     self._lives = lives.copy()
     self._game_over = game_over
     self._life_lost = life_lost
+    self._episode_steps = np.where(restarting, 0, self._episode_steps + 1)
     return ts.TimeStep(step_type=step_type, reward=reward, discount=discount,
-                       observation=self._to_nhwc(obs))
+                       observation=self._stack(obs))
+
+  def reseed(self, seed: int):
+    self._seed = seed
+    self._has_reset = False
 
   # --- what learning curves need ---------------------------------------------------
 
@@ -162,6 +178,20 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
 
   def close(self):
     self._vec_env.close()
+
+  def _stack(self, obs: np.ndarray) -> np.ndarray:
+    """ALE's [N, C, H, W] stacks -> ours, [N, H, W, C], older frames zeroed at starts.
+
+    Frame j of the stack (0 oldest, C - 1 newest) is from before the RL episode began
+    when j + steps since its FIRST < C - 1; with `zero_frame_stack` it is zeroed.
+    """
+    nhwc = self._to_nhwc(obs)
+    if self._zero_frame_stack:
+      stale = (np.arange(self._frame_stack)[None, :] + self._episode_steps[:, None]
+               < self._frame_stack - 1)                     # [N, C]
+      if stale.any():
+        nhwc *= ~stale[:, None, None, :]
+    return nhwc
 
   @staticmethod
   def _to_nhwc(obs: np.ndarray) -> np.ndarray:

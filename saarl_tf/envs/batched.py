@@ -11,10 +11,12 @@ FRAME_SIZE = 84
 
 
 class EpisodeRecord(NamedTuple):
-  """One finished game: raw (unclipped) score, agent steps and emulator frames."""
+  """One finished game: raw (unclipped) score, agent steps, emulator frames, and
+  which env of the batch played it."""
   raw_return: float
   agent_steps: int
   frames: int
+  env_index: int = -1
 
 
 class BatchedFrameEnvironment(py_environment.PyEnvironment):
@@ -42,10 +44,15 @@ class BatchedFrameEnvironment(py_environment.PyEnvironment):
     self._finished = collections.deque(maxlen=episode_history)
     self._num_finished = 0
 
-  def _record_episode(self, raw_return: float, agent_steps: int, frames: int):
+  def _record_episode(self, raw_return: float, agent_steps: int, frames: int,
+                      env_index: int):
     self._finished.append(EpisodeRecord(float(raw_return), int(agent_steps),
-                                        int(frames)))
+                                        int(frames), int(env_index)))
     self._num_finished += 1
+
+  def reseed(self, seed: int):
+    """The next `reset` starts every env afresh from `seed` (env i from seed + i)."""
+    raise NotImplementedError
 
   @property
   def num_finished_episodes(self) -> int:

@@ -98,6 +98,11 @@ class SpritesEnvironment(batched.BatchedFrameEnvironment):
     self._sizes = np.array([m.shape for m in self._masks])   # [objects, 2] (h, w)
     self._frames = None
 
+  def reseed(self, seed: int):
+    """Later draws (positions, speeds, balls) from `seed`; the background stays."""
+    self._seed = seed
+    self._rng = np.random.default_rng(seed)
+
   # --- tf-agents contract -------------------------------------------------------
 
   def _reset(self):
@@ -153,7 +158,7 @@ class SpritesEnvironment(batched.BatchedFrameEnvironment):
     self._episode_return = np.where(restart, 0.0, self._episode_return) + caught
     for i in np.flatnonzero(landed):
       self._record_episode(self._episode_return[i], self._fall_step[i],
-                           self._fall_step[i])
+                           self._fall_step[i], i)
 
     frame = self._render()
     self._frames = np.concatenate([self._frames[..., 1:], frame[..., None]], axis=-1)

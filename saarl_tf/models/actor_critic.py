@@ -1,13 +1,17 @@
 """The actor-critic, with an optional attention mask on its last conv feature map.
 
-As in the authors' code (../shared/DESIGN.md section 5): conv 32 k8 s4 -> conv 64 k4 s2
--> conv 32 k3 s1, each with a ReLU, gives f(x) of shape [7, 7, 32]; the attention mask
+As in the authors' code (docs/ARCHITECTURE.md): conv 32 k8 s4 -> conv 64 k4 s2 ->
+conv 32 k3 s1, each with a ReLU, gives f(x) of shape [7, 7, 32]; the attention mask
 Psi(x) of shape [7, 7] multiplies it, and everything after is the usual head:
 dense 512 -> policy logits and a scalar value,
 
-  pi(a | Psi(x) f(x)),   V(Psi(x) f(x)).
+  pi(a | Psi(x) f(x)),   V(Psi(x) f(x))                 (mask_mode 'multiply'),
+  pi(a | (1 + Psi(x)) f(x)),   V((1 + Psi(x)) f(x))     (mask_mode 'residual').
 
-Without a mask (the `baseline` variant) the network is the same minus the product.
+'multiply' is the paper's text; 'residual' is the default of the authors' code for a
+pre-trained mask (their `config.py`): the mask can only amplify features, never
+remove them. Without a mask (the `baseline` variant) the network is the same minus
+the product.
 """
 
 from typing import Optional
@@ -17,6 +21,8 @@ from tf_agents.networks import network
 
 from saarl_tf.models import attention
 from saarl_tf.models import precisions
+
+MASK_MODES = ('multiply', 'residual')
 
 
 class ActorCriticNetwork(network.Network):
@@ -33,6 +39,7 @@ class ActorCriticNetwork(network.Network):
                attention_module: Optional[attention.SelfSupervisedAttention] = None,
                hidden_units: int = 512,
                precision: str = 'float32',
+               mask_mode: str = 'multiply',
                name: str = 'ActorCriticNetwork'):
     """Builds the layers.
 
@@ -43,9 +50,13 @@ class ActorCriticNetwork(network.Network):
       hidden_units: width of the dense layer after the convs.
       precision: 'float32', or 'mixed_bfloat16' to run the convs and the dense layer
         in bfloat16 (variables, logits and value stay float32); see `precisions`.
+      mask_mode: 'multiply' (Psi f) or 'residual' ((1 + Psi) f); module docstring.
       name: the network's name.
     """
+    if mask_mode not in MASK_MODES:
+      raise ValueError(f'unknown mask_mode {mask_mode!r}; expected one of {MASK_MODES}')
     super().__init__(input_tensor_spec=input_tensor_spec, state_spec=(), name=name)
+    self._mask_mode = mask_mode
     self._num_actions = num_actions
     self._attention = attention_module
     trunk_policy = precisions.layer_policy(precision)
@@ -77,7 +88,7 @@ class ActorCriticNetwork(network.Network):
     return self._num_actions
 
   def features(self, observations: tf.Tensor, mask: Optional[tf.Tensor] = None):
-    """f(x), or Psi(x) f(x) when a mask is given.
+    """f(x), or Psi(x) f(x) (or (1 + Psi(x)) f(x), `mask_mode`) when a mask is given.
 
     Args:
       observations: uint8 [B, 84, 84, C].
@@ -91,7 +102,8 @@ class ActorCriticNetwork(network.Network):
     for conv in self._convs:
       x = conv(x)
     if mask is not None:
-      x = x * tf.cast(mask, x.dtype)[..., None]
+      scale = mask if self._mask_mode == 'multiply' else 1.0 + mask
+      x = x * tf.cast(scale, x.dtype)[..., None]
     return x
 
   def heads(self, features: tf.Tensor):

@@ -1,0 +1,30 @@
+"""Where a result came from: the package version and the git commit of its code."""
+
+import importlib.metadata
+import os
+import subprocess
+from typing import Optional
+
+
+def package_version() -> str:
+  """saarl_tf's installed version, or 'unknown' when it runs from a bare checkout."""
+  try:
+    return importlib.metadata.version('saarl_tf')
+  except importlib.metadata.PackageNotFoundError:
+    return 'unknown'
+
+
+def git_commit() -> Optional[str]:
+  """The commit of the checkout the package runs from ('+dirty' if it has edits),
+  or None outside a git checkout."""
+  package_dir = os.path.dirname(os.path.abspath(__file__))
+  try:
+    commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=package_dir,
+                            capture_output=True, text=True, check=True,
+                            timeout=10).stdout.strip()
+    dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'],
+                           cwd=package_dir, capture_output=True, text=True,
+                           check=True, timeout=10).stdout.strip()
+  except (OSError, subprocess.SubprocessError):
+    return None
+  return commit + ('+dirty' if dirty else '')
