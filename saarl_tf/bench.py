@@ -28,24 +28,20 @@ from absl import app
 from absl import flags
 import numpy as np
 
+from saarl_tf import config as config_lib
 from saarl_tf.models import precisions
 
 _WHAT = flags.DEFINE_enum('what', 'env', ['env', 'train', 'train_one', 'sb3_one'],
                           'Which benchmark to run (train_one: one variant, sb3_one: '
                           'Stable-Baselines3; both internal).')
-_VARIANT = flags.DEFINE_enum('variant', 'baseline', ['baseline', 'joint', 'frozen'],
-                             'train_one: the A2C variant to measure.')
 _UPDATES = flags.DEFINE_integer('updates', 100, 'train: A2C updates per round.')
 _GAME = flags.DEFINE_string('game', 'Breakout', 'Atari game to benchmark on.')
-_NUM_ENVS = flags.DEFINE_integer('num_envs', 16, 'Environments stepped together.')
 _STEPS = flags.DEFINE_integer('steps', 300, 'Batched steps per measurement round.')
 _ROUNDS = flags.DEFINE_integer('rounds', 5, 'Interleaved measurement rounds.')
 _JSON = flags.DEFINE_bool('json', False, 'Print one JSON object instead of a table.')
-_PRECISION = flags.DEFINE_enum('precision', 'auto', precisions.PRECISIONS,
-                               'train: the A2C networks\' precision (as --precision of '
-                               'the launcher).')
-_MASK_PAIRS = flags.DEFINE_integer('mask_pairs', 0, 'train: the joint variant\'s '
-                                   '--mask_pairs (0: one pair per env, the paper).')
+# As the launcher's: --variant (train_one), --num_envs, --precision, --mask_pairs.
+config_lib.define_flags(flags.FLAGS, config_lib.A2CConfig,
+                        only=('variant', 'num_envs', 'precision', 'mask_pairs'))
 _SB3_PYTHON = flags.DEFINE_string('sb3_python', None, 'train: a Python interpreter with '
                                   'stable-baselines3, to measure its A2C beside ours.')
 
@@ -127,8 +123,7 @@ def bench_env(game: str, num_envs: int, steps: int, rounds: int) -> Dict[str, fl
 
 
 def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
-                    rounds: int, precision: str = 'auto',
-                    mask_pairs: int = 0) -> Dict[str, float]:
+                    rounds: int, precision: str, mask_pairs: int) -> Dict[str, float]:
   """Agent steps/s of one A2C variant's training loop (5-step rollouts), median of
   `rounds` rounds of `updates` updates after a warm-up, and peak RSS in MiB."""
   # pylint: disable=g-import-not-at-top
@@ -142,10 +137,12 @@ def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
       module.create_variables()
       mask_checkpoint = os.path.join(root, 'mask')
       tf.train.Checkpoint(model=module).save(os.path.join(mask_checkpoint, 'ckpt'))
-    config = a2c_training.A2CConfig(
-        game=game, variant=variant, num_envs=num_envs, total_frames=10**12,
-        mask_checkpoint=mask_checkpoint, checkpoint_every=10**9, progress=False,
-        precision=precision, mask_pairs=mask_pairs or None)
+    # The training loop alone: no evaluation games, no checkpoints, no progress bar.
+    config = config_lib.replace(
+        config_lib.A2CConfig(), game=game, variant=variant, num_envs=num_envs,
+        total_frames=10**12, mask_checkpoint=mask_checkpoint, precision=precision,
+        **{'mask.pairs': mask_pairs, 'eval.every': 0,
+           'schedule.checkpoint_every': 10**9, 'schedule.progress': False})
     run = a2c_training.A2CRun(config, os.path.join(root, 'run'))
     run.run(20)   # warm-up: traces the train step
 
@@ -193,8 +190,7 @@ def bench_sb3_one(game: str, num_envs: int, updates: int, rounds: int
 
 
 def bench_train(game: str, num_envs: int, updates: int, rounds: int, steps: int,
-                precision: str = 'auto', mask_pairs: int = 0,
-                sb3_python: Optional[str] = None) -> Dict[str, Dict[str, float]]:
+                precision: str, mask_pairs: int, sb3_python: Optional[str] = None) -> Dict[str, Dict[str, float]]:
   """The raw env, every A2C variant and optionally SB3, each in a fresh process."""
   common = [f'--game={game}', f'--num_envs={num_envs}', f'--updates={updates}',
             f'--rounds={rounds}', f'--steps={steps}', '--json']
@@ -234,28 +230,28 @@ def bench_train(game: str, num_envs: int, updates: int, rounds: int, steps: int,
 def main(argv):
   del argv
   if _WHAT.value == 'train_one':
-    print(json.dumps({'variant': _VARIANT.value, **bench_train_one(
-        _GAME.value, _VARIANT.value, _NUM_ENVS.value, _UPDATES.value,
-        _ROUNDS.value, _PRECISION.value, _MASK_PAIRS.value)}))
+    print(json.dumps({'variant': flags.FLAGS.variant, **bench_train_one(
+        _GAME.value, flags.FLAGS.variant, flags.FLAGS.num_envs, _UPDATES.value,
+        _ROUNDS.value, flags.FLAGS.precision, flags.FLAGS.mask_pairs)}))
     return
   if _WHAT.value == 'sb3_one':
-    print(json.dumps(bench_sb3_one(_GAME.value, _NUM_ENVS.value, _UPDATES.value,
+    print(json.dumps(bench_sb3_one(_GAME.value, flags.FLAGS.num_envs, _UPDATES.value,
                                    _ROUNDS.value)))
     return
   if _WHAT.value == 'train':
-    results = bench_train(_GAME.value, _NUM_ENVS.value, _UPDATES.value,
-                          _ROUNDS.value, _STEPS.value, _PRECISION.value,
-                          _MASK_PAIRS.value, _SB3_PYTHON.value)
+    results = bench_train(_GAME.value, flags.FLAGS.num_envs, _UPDATES.value,
+                          _ROUNDS.value, _STEPS.value, flags.FLAGS.precision,
+                          flags.FLAGS.mask_pairs, _SB3_PYTHON.value)
     if _JSON.value:
       print(json.dumps({'benchmark': 'train', 'game': _GAME.value,
-                        'num_envs': _NUM_ENVS.value, 'cpus': os.cpu_count(),
-                        'mask_pairs': _MASK_PAIRS.value or _NUM_ENVS.value,
+                        'num_envs': flags.FLAGS.num_envs, 'cpus': os.cpu_count(),
+                        'mask_pairs': flags.FLAGS.mask_pairs or flags.FLAGS.num_envs,
                         **results}))
       return
     precision = results['baseline']['precision']
-    print(f'{_GAME.value}, {_NUM_ENVS.value} envs, 5-step rollouts, median of '
+    print(f'{_GAME.value}, {flags.FLAGS.num_envs} envs, 5-step rollouts, median of '
           f'{_ROUNDS.value} rounds x {_UPDATES.value} updates, {os.cpu_count()} CPUs, '
-          f'precision {precision}, joint mask pairs {_MASK_PAIRS.value or _NUM_ENVS.value}')
+          f'precision {precision}, joint mask pairs {flags.FLAGS.mask_pairs or flags.FLAGS.num_envs}')
     print(f'{"":<30}{"agent steps/s":>14}{"frames/s":>10}{"of raw":>8}'
           f'{"peak RSS":>10}')
     for name, record in results.items():
@@ -264,13 +260,13 @@ def main(argv):
             f'{record["peak_rss_mib"]:>7,.0f} MiB')
     return
   results = {
-      'benchmark': _WHAT.value, 'game': _GAME.value, 'num_envs': _NUM_ENVS.value,
-      **bench_env(_GAME.value, _NUM_ENVS.value, _STEPS.value, _ROUNDS.value),
+      'benchmark': _WHAT.value, 'game': _GAME.value, 'num_envs': flags.FLAGS.num_envs,
+      **bench_env(_GAME.value, flags.FLAGS.num_envs, _STEPS.value, _ROUNDS.value),
       'peak_rss_mib': _peak_rss_mib()}
   if _JSON.value:
     print(json.dumps(results))
     return
-  print(f'{_GAME.value}, {_NUM_ENVS.value} envs, random actions, median of '
+  print(f'{_GAME.value}, {flags.FLAGS.num_envs} envs, random actions, median of '
         f'{_ROUNDS.value} rounds x {_STEPS.value} batched steps')
   print(f'{"":<42}{"agent steps/s":>14}{"frames/s":>10}')
   rows = (('raw_vector_env', 'ale_py AtariVectorEnv (the limit)'),

@@ -23,7 +23,9 @@ from typing import Any, Dict, Optional, Sequence
 import tensorflow as tf
 
 from saarl_tf import provenance
+from saarl_tf.evaluation import mask_quality
 from saarl_tf.models import attention
+from saarl_tf.models import geometry
 
 METADATA_FILE = 'mask_metadata.json'
 FORMAT = 'saarl_tf.attention_mask.v1'
@@ -46,14 +48,14 @@ class MaskModule(tf.__internal__.tracking.AutoTrackable):
     self.trainable_variables = []     # frozen: consumers must not fine-tune it
 
   @tf.function(input_signature=[
-      tf.TensorSpec([None, attention.FRAME_SIZE, attention.FRAME_SIZE, None],
+      tf.TensorSpec([None, geometry.FRAME_SIZE, geometry.FRAME_SIZE, None],
                     tf.uint8, name='observations')])
   def __call__(self, observations):
     """uint8 [B, 84, 84, C] -> float32 mask [B, 7, 7] in [0, 1]."""
     return self.mask_generator(attention.preprocess_frames(observations))
 
   @tf.function(input_signature=[
-      tf.TensorSpec([None, attention.FRAME_SIZE, attention.FRAME_SIZE, None],
+      tf.TensorSpec([None, geometry.FRAME_SIZE, geometry.FRAME_SIZE, None],
                     tf.uint8, name='observations'),
       tf.TensorSpec([2], tf.int32, name='size')])
   def resized(self, observations, size):
@@ -61,8 +63,8 @@ class MaskModule(tf.__internal__.tracking.AutoTrackable):
     tf.debugging.assert_positive(
         size, message='mask size must be two positive integers (height, width)')
     tf.debugging.assert_less_equal(
-        size, attention.FRAME_SIZE,
-        message=f'mask size must be at most {attention.FRAME_SIZE} (the frame size)')
+        size, geometry.FRAME_SIZE,
+        message=f'mask size must be at most {geometry.FRAME_SIZE} (the frame size)')
     mask = self(observations)[..., None]
     # Antialiased bilinear: averages cells when shrinking, interpolates when growing,
     # and (unlike 'area') has a gradient, which a host's GradientTape may ask for.
@@ -70,13 +72,13 @@ class MaskModule(tf.__internal__.tracking.AutoTrackable):
     return tf.clip_by_value(resized[..., 0], 0.0, 1.0)
 
   @tf.function(input_signature=[
-      tf.TensorSpec([None, attention.FRAME_SIZE, attention.FRAME_SIZE, None],
+      tf.TensorSpec([None, geometry.FRAME_SIZE, geometry.FRAME_SIZE, None],
                     tf.uint8, name='observations')])
   def serving_default(self, observations):
     return {'mask': self(observations)}
 
   @tf.function(input_signature=[
-      tf.TensorSpec([None, attention.FRAME_SIZE, attention.FRAME_SIZE, None],
+      tf.TensorSpec([None, geometry.FRAME_SIZE, geometry.FRAME_SIZE, None],
                     tf.uint8, name='observations'),
       tf.TensorSpec([2], tf.int32, name='size')])
   def resized_signature(self, observations, size):
@@ -103,11 +105,12 @@ def export_mask(model: attention.SelfSupervisedAttention, export_dir: str,
   metadata = {
       'format': FORMAT,
       'input': INPUT_DESCRIPTION,
-      'input_shape': [None, attention.FRAME_SIZE, attention.FRAME_SIZE, None],
+      'input_shape': [None, geometry.FRAME_SIZE, geometry.FRAME_SIZE, None],
       'input_dtype': 'uint8',
-      'mask_shape': [None, attention.MASK_SIZE, attention.MASK_SIZE],
+      'mask_shape': [None, geometry.MASK_SIZE, geometry.MASK_SIZE],
       'mask_range': [0.0, 1.0],
-      'receptive_field': {'first_cell_centre_px': 17.5, 'stride_px': 8},
+      'receptive_field': dict(zip(('first_cell_centre_px', 'stride_px'),
+                                  geometry.receptive_field_geometry())),
       'signatures': {'serving_default': 'observations -> mask',
                      'resized': 'observations, size [2] -> mask [B, h, w]'},
       'training': training or {},
@@ -135,16 +138,14 @@ def export_mask(model: attention.SelfSupervisedAttention, export_dir: str,
 def mask_quality_of(model: attention.SelfSupervisedAttention, games: Sequence[str],
                     eval_frames: int, eval_seed: int) -> Dict[str, Any]:
   """Mask quality against ground truth on each game (sprites or OCAtari frames)."""
-  # Imported here: loading an export must not need the trainer or OCAtari.
-  from saarl_tf.experiments import pretrain_mask  # pylint: disable=g-import-not-at-top
-  per_game = {game: pretrain_mask.mask_quality_on(model, game, eval_frames,
-                                                  eval_seed)[2]
+  per_game = {game: mask_quality.mask_quality_on(model, game, eval_frames,
+                                                 eval_seed)[2]
               for game in games}
   return {'eval_frames': eval_frames, 'eval_seed': eval_seed, 'games': per_game}
 
 
 def export_from_checkpoint(checkpoint_dir: str, export_dir: str,
-                           eval_frames: int = 0, eval_seed: int = 12345) -> str:
+                           eval_frames: int, eval_seed: int) -> str:
   """Exports the attention module of a mask pre-training run.
 
   Args:
@@ -154,10 +155,10 @@ def export_from_checkpoint(checkpoint_dir: str, export_dir: str,
     eval_frames: if > 0, the mask is scored on this many ground-truth frames of each
       training game (OCAtari for Atari: the `eval` extra) and the scores stored in
       the metadata's `quality` entry.
-    eval_seed: seed of the evaluation frames (kept apart from training seeds).
+    eval_seed: seed of the evaluation frames (`PretrainConfig.quality_seed`, apart
+      from training seeds).
   """
-  from saarl_tf.training import mask_pretraining  # pylint: disable=g-import-not-at-top
-  model = mask_pretraining.restore_attention(checkpoint_dir)
+  model = attention.restore_attention(checkpoint_dir)
   config_path = os.path.join(os.path.dirname(checkpoint_dir.rstrip('/')), 'config.json')
   training = {}
   if tf.io.gfile.exists(config_path):
@@ -204,9 +205,9 @@ class MaskLayer(tf.keras.layers.Layer):
     if output_size is not None:
       output_size = tuple(int(s) for s in output_size)
       if len(output_size) != 2 or not all(
-          1 <= s <= attention.FRAME_SIZE for s in output_size):
+          1 <= s <= geometry.FRAME_SIZE for s in output_size):
         raise ValueError(f'output_size must be (height, width) with each in '
-                         f'[1, {attention.FRAME_SIZE}], got {output_size}')
+                         f'[1, {geometry.FRAME_SIZE}], got {output_size}')
     self.export_dir = export_dir
     self.output_size = output_size
     self._mask = tf.saved_model.load(export_dir)
@@ -221,10 +222,10 @@ class MaskLayer(tf.keras.layers.Layer):
     observations = tf.convert_to_tensor(observations)
     shape = observations.shape
     if observations.dtype != tf.uint8 or shape.rank != 4 or tuple(shape[1:3]) != (
-        attention.FRAME_SIZE, attention.FRAME_SIZE):
+        geometry.FRAME_SIZE, geometry.FRAME_SIZE):
       raise ValueError(
-          f'MaskLayer expects uint8 observations [batch, {attention.FRAME_SIZE}, '
-          f'{attention.FRAME_SIZE}, channels]; got {observations.dtype.name} '
+          f'MaskLayer expects uint8 observations [batch, {geometry.FRAME_SIZE}, '
+          f'{geometry.FRAME_SIZE}, channels]; got {observations.dtype.name} '
           f'{shape.as_list() if shape.rank is not None else shape}')
     return super().__call__(observations, *args, **kwargs)
 

@@ -1,4 +1,8 @@
-"""Learning curves in the paper's form: mean over seeds and its 95% CI against frames.
+"""What a person looks at: mask overlays, keypoint figures and learning curves.
+
+TensorFlow-free (NumPy, Matplotlib, rliable).
+
+Learning curves are in the paper's form: mean over seeds and its 95% CI against frames.
 
 A run's training curve at frame f is the mean raw score of the last 100 games that
 ended by f (what TensorBoard's `episode/raw_return_mean100` shows), read on a common
@@ -16,9 +20,78 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 from rliable import library as rly
 
+from saarl_tf.models import geometry
+
 WINDOW = 100
 CI_SIZE = 0.95
 BOOTSTRAP_REPS = 2000
+
+
+def mask_overlay(frames: np.ndarray, masks: np.ndarray) -> np.ndarray:
+  """Frames with the mask in red, each pixel shaded by the cell it belongs to.
+
+  Args:
+    frames: float [B, H, W, 1] in [0, 1].
+    masks: float [B, m, m] in [0, 1].
+
+  Returns:
+    float32 [B, H, W, 3] in [0, 1].
+  """
+  frames = np.asarray(frames, np.float32)
+  upsampled = geometry.upsample_masks(masks, frames.shape[1])[..., None]
+  gray = np.repeat(frames, 3, axis=-1)
+  red = np.array([1.0, 0.0, 0.0], np.float32)
+  return ((1 - 0.6 * upsampled) * gray + 0.6 * upsampled * red).astype(np.float32)
+
+
+def overlay_png(observations: np.ndarray, masks: np.ndarray, path: str,
+                columns: int = 8):
+  """Writes a grid of up to 2 rows of frames with their masks (red) as a PNG, 2x.
+
+  Args:
+    observations: uint8 [F, 84, 84, C]; the newest frame is shown.
+    masks: float [F, 7, 7] in [0, 1].
+  """
+  frames = observations[:columns * 2][..., -1:].astype(np.float32) / 255
+  rgb = mask_overlay(frames, masks[:columns * 2])
+  count, size = len(rgb), rgb.shape[1]
+  rows = -(-count // columns)
+  rgb = np.concatenate([rgb, np.zeros((rows * columns - count, size, size, 3),
+                                      np.float32)])
+  grid = rgb.reshape(rows, columns, size, size, 3).transpose(0, 2, 1, 3, 4)
+  grid = grid.reshape(rows * size, columns * size, 3)
+  grid = grid.repeat(2, axis=0).repeat(2, axis=1)         # nearest-neighbour 2x
+  plt.imsave(path, np.clip(grid, 0, 1))
+
+
+def plot_keypoints(observations, boxes, ours, theirs, title: str, path: str,
+                   num_frames: int = 4):
+  """Frames with ground-truth boxes (green), ours (red +) and Transporter's (blue x).
+
+  Args:
+    observations: uint8 [F, 84, 84, C].
+    boxes: float [F, K, 4] (top, left, bottom, right) pixels; NaN rows pad.
+    ours, theirs: float [F, k, 2] (row, col) keypoints in pixels.
+    title: the figure's title.
+    path: the PNG to write.
+  """
+  figure, axes = plt.subplots(1, num_frames, figsize=(3 * num_frames, 3.3))
+  picks = np.linspace(0, len(observations) - 1, num_frames).astype(int)
+  for axis, i in zip(np.atleast_1d(axes), picks):
+    axis.imshow(observations[i, ..., -1], cmap='gray', vmin=0, vmax=255)
+    for top, left, bottom, right in boxes[i][~np.isnan(boxes[i][:, 0])]:
+      axis.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left,
+                                   bottom - top, fill=False, color='lime', lw=1))
+    axis.scatter(ours[i, :, 1], ours[i, :, 0], marker='+', color='red', s=60,
+                 label='attention mask (ours)')
+    axis.scatter(theirs[i, :, 1], theirs[i, :, 0], marker='x', color='deepskyblue',
+                 s=40, label='Transporter')
+    axis.set_axis_off()
+  np.atleast_1d(axes)[0].legend(loc='lower left', fontsize=7)
+  figure.suptitle(title)
+  figure.tight_layout()
+  figure.savefig(path, dpi=100)
+  plt.close(figure)
 
 
 def run_curve(episodes: np.ndarray, grid: np.ndarray, window: int = WINDOW

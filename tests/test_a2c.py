@@ -1,20 +1,19 @@
-"""A2C: return math against NumPy, real learning on sprites, frozen masks, resume."""
+"""The A2C agent: return maths against NumPy, the PyTorch-style RMSprop, what each
+variant trains and what it leaves alone."""
 
-import glob
-import json
-import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from tf_agents.environments import tf_py_environment
 from tf_agents.trajectories import time_step as ts
 
+from a2c_helpers import config as _config
+from a2c_helpers import pretrained_mask_dir as _pretrained_mask_dir
+from a2c_helpers import values as _values
+from saarl_tf import config as config_lib
 from saarl_tf.agents import a2c
-from saarl_tf.envs import sprites
 from saarl_tf.models import attention
 from saarl_tf.training import a2c_training
-from saarl_tf.training import mask_pretraining
 
 FIRST, MID, LAST = ts.StepType.FIRST, ts.StepType.MID, ts.StepType.LAST
 
@@ -79,61 +78,9 @@ def test_n_step_targets_match_numpy_on_terminations_and_truncations():
   assert targets.returns.numpy()[0, 1] == pytest.approx(rewards[0, 1])
 
 
-def _config(**overrides):
-  base = dict(game='Sprites', num_envs=16, rollout_steps=5, progress=False,
-              summary_every=20, image_every=50, checkpoint_every=10_000)
-  base.update(overrides)
-  return a2c_training.A2CConfig(**base)
-
-
-def _mean_return_over(run: a2c_training.A2CRun, num_updates: int) -> float:
-  run.run(num_updates)
-  return run.history.means()['raw_return']
-
-
-LEARNING_UPDATES = 1000
-
-
-@pytest.mark.parametrize('precision', ['float32', 'mixed_bfloat16'])
-@pytest.mark.parametrize('variant', ['baseline', 'joint'])
-def test_a2c_learns_the_sprites_game(tmp_path, variant, precision):
-  """Real learning: A2C reaches 80% of the optimal return on the sprites catch game.
-
-  The paper's A2C settings throughout (16 envs, 5 steps, RMSprop 7e-4, entropy 0.01;
-  the joint variant trains L_mask on one pair per env from update 15). Measured: the
-  policy leaves uniform after about 250 updates and catches ~0.9 of the balls by 500.
-  In mixed bfloat16 (the fast setting) learning must be as good.
-  """
-  random_return, _ = sprites.random_policy_return()
-  run = a2c_training.A2CRun(_config(variant=variant, total_frames=10**9, seed=1,
-                                    precision=precision), str(tmp_path))
-  run.run(LEARNING_UPDATES)
-  learned = run.history.means()['raw_return']
-  print(f'{variant}, {precision}: mean return of the last 100 games {learned:.3f} after '
-        f'{LEARNING_UPDATES} updates; random policy {random_return:.3f}, optimal '
-        f'{sprites.OPTIMAL_RETURN}')
-  assert learned >= 0.8 * sprites.OPTIMAL_RETURN
-  assert random_return < 0.5 * sprites.OPTIMAL_RETURN
-  run.close()
-
-
-def _pretrained_mask_dir(root) -> str:
-  """A (briefly) pre-trained attention module's checkpoint directory."""
-  dataset = mask_pretraining.collect_random_frames(['Sprites'], num_envs=2,
-                                                   steps_per_env=30)
-  trainer = mask_pretraining.MaskPretrainer(attention.SelfSupervisedAttention(),
-                                            dataset, batch_size=4)
-  mask_pretraining.pretrain_mask(trainer, str(root), num_steps=3, progress=False)
-  return os.path.join(str(root), 'checkpoints')
-
-
-def _values(variables):
-  return [v.numpy().copy() for v in variables]
-
-
 def test_frozen_mask_is_bit_identical_after_training(tmp_path):
   mask_dir = _pretrained_mask_dir(tmp_path / 'mask')
-  pretrained = _values(mask_pretraining.restore_attention(mask_dir).variables)
+  pretrained = _values(attention.restore_attention(mask_dir).variables)
   run = a2c_training.A2CRun(
       _config(variant='frozen', mask_checkpoint=mask_dir, total_frames=10**9),
       str(tmp_path / 'run'))
@@ -175,14 +122,6 @@ def test_frozen_learner_reuses_the_masks_the_rollout_acted_with(tmp_path):
   run.close()
 
 
-def test_frozen_without_a_mask_checkpoint_fails_clearly(tmp_path):
-  with pytest.raises(ValueError, match='frozen variant needs a pre-trained mask'):
-    a2c_training.A2CRun(_config(variant='frozen'), str(tmp_path))
-  with pytest.raises(FileNotFoundError, match='No attention checkpoint'):
-    a2c_training.A2CRun(_config(variant='frozen', mask_checkpoint=str(tmp_path)),
-                        str(tmp_path / 'run'))
-
-
 def test_joint_variant_trains_the_whole_attention_module(tmp_path):
   run = a2c_training.A2CRun(
       _config(variant='joint', total_frames=10**9, mask_start_update=2),
@@ -205,76 +144,13 @@ def test_joint_variant_trains_the_whole_attention_module(tmp_path):
   run.close()
 
 
-def _scalar_steps(log_dir: str, tag: str):
-  steps = []
-  for path in sorted(glob.glob(os.path.join(log_dir, 'events.out.tfevents.*'))):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      steps += [event.step for value in event.summary.value if value.tag == tag]
-  return steps
-
-
-def test_resume_continues_from_the_checkpoint(tmp_path):
-  config = _config(variant='joint', total_frames=16 * 5 * 40, summary_every=5,
-                   mask_start_update=2)
-  first = a2c_training.A2CRun(config, str(tmp_path))
-  first.run(20)
-  weights = _values(first.network.variables)
-  slots = _values(first.agent.optimizer.variables)
-  history = first.history.count.numpy()
-  first.close()
-
-  second = a2c_training.A2CRun(config, str(tmp_path))
-  assert second.start_update == 20
-  for restored, saved in zip(_values(second.network.variables), weights):
-    np.testing.assert_array_equal(restored, saved)
-  for restored, saved in zip(_values(second.agent.optimizer.variables), slots):
-    np.testing.assert_array_equal(restored, saved)
-  assert second.history.count.numpy() == history
-  second.run()
-  assert int(second.train_step.numpy()) == 40
-
-  # The TensorBoard curve goes on from the frames reached, it does not restart.
-  steps = _scalar_steps(os.path.join(str(tmp_path), 'train'), 'progress/updates')
-  frames_per_update = 16 * 5
-  assert steps == [frames_per_update * u for u in range(5, 41, 5)]
-  episodes = a2c_training.read_episodes(str(tmp_path))
-  assert len(episodes) and np.all(np.diff(episodes[:, 0]) >= 0)
-  assert episodes[-1, 0] <= 40 * frames_per_update
-
-  # At the end of its budget the run saves its greedy policy with PolicySaver.
-  policy = tf.saved_model.load(os.path.join(str(tmp_path), 'policy'))
-  time_step = second.tf_env.reset()
-  actions = policy.action(time_step).action.numpy()
-  assert actions.shape == (16,) and actions.min() >= 0 and actions.max() <= 2
-  second.close()
-
-
-def test_a_few_updates_on_real_atari(tmp_path):
-  run = a2c_training.A2CRun(
-      _config(game='Breakout', variant='joint', num_envs=2, mask_start_update=0,
-              total_frames=2 * 5 * 4 * 3),
-      str(tmp_path))
-  assert run.frames_per_step == 4 and run.total_updates == 3
-  losses = run.run()
-  assert all(np.isfinite(v) for v in losses.values())
-  assert int(run.train_step.numpy()) == 3
-  run.close()
-
-
 def test_rmsprop_step_matches_the_authors_pytorch_rmsprop():
   """PyTorch divides by sqrt(v) + eps, Keras by sqrt(v + eps').
 
   With eps' = eps^2 the two agree within a factor sqrt(2) (where sqrt(v) ~ eps) and
   exactly elsewhere; Keras with eps' = eps would step ~100x shorter on small gradients.
   """
-  from saarl_tf.models import actor_critic  # pylint: disable=g-import-not-at-top
-  from tf_agents.specs import tensor_spec  # pylint: disable=g-import-not-at-top
-  observation_spec = tf.TensorSpec([84, 84, 4], tf.uint8)
-  agent = a2c.A2CAgent(
-      ts.time_step_spec(observation_spec),
-      tensor_spec.BoundedTensorSpec((), tf.int32, 0, 2),
-      actor_critic.ActorCriticNetwork(observation_spec, 3))
-  optimizer = tf.keras.optimizers.RMSprop.from_config(agent.optimizer.get_config())
+  optimizer = a2c.pytorch_rmsprop(config_lib.RMSpropConfig())
   gradients = np.array([1e-6, 1e-4, 1e-2, 1.0], np.float32) * 0.1  # below the clip
   variable = tf.Variable(np.zeros(4, np.float32))
   velocity = np.zeros(4)
@@ -289,124 +165,21 @@ def test_rmsprop_step_matches_the_authors_pytorch_rmsprop():
   assert ratio[0] == pytest.approx(1, rel=0.01) and ratio[-1] == pytest.approx(1, rel=0.01)
 
 
-def test_mask_modes_multiply_and_residual_scale_the_features():
+def test_agent_refuses_settings_that_disagree():
   from saarl_tf.models import actor_critic  # pylint: disable=g-import-not-at-top
+  from tf_agents.specs import tensor_spec  # pylint: disable=g-import-not-at-top
   spec = tf.TensorSpec([84, 84, 4], tf.uint8)
-  observations = tf.cast(tf.random.stateless_uniform([2, 84, 84, 4], [0, 1]) * 255,
-                         tf.uint8)
-  mask = tf.random.stateless_uniform([2, 7, 7], [2, 3])
-  networks = {}
-  for mode in actor_critic.MASK_MODES:
-    tf.keras.utils.set_random_seed(0)
-    networks[mode] = actor_critic.ActorCriticNetwork(
-        spec, 3, attention_module=attention.SelfSupervisedAttention(), mask_mode=mode)
-    networks[mode].create_variables(spec)
-  plain = networks['multiply'].features(observations).numpy()
-  assert plain.any()
-  np.testing.assert_allclose(networks['multiply'].features(observations, mask),
-                             plain * mask.numpy()[..., None], rtol=1e-6)
-  np.testing.assert_allclose(networks['residual'].features(observations, mask),
-                             plain * (1 + mask.numpy()[..., None]), rtol=1e-6)
-  with pytest.raises(ValueError, match="unknown mask_mode 'add'"):
-    actor_critic.ActorCriticNetwork(spec, 3, mask_mode='add')
-
-
-def test_evaluation_plays_complete_games_with_unclipped_scores(tmp_path):
-  """Each evaluation game is a whole MsPacman game (all 3 lives), its score the sum of
-  the emulator's raw rewards, though training rewards are clipped."""
-  run = a2c_training.A2CRun(
-      _config(game='MsPacman', variant='baseline', num_envs=2, eval_games=2,
-              total_frames=10**9, precision='float32'), str(tmp_path))
-  games = run.evaluator.play(seed=21)
-  assert [game.env_index for game in games] == [0, 1]
-
-  # The same greedy policy, the same seed, on envs that do not clip: sum each env's
-  # raw rewards until its game ends, counting the lives it loses on the way. (In
-  # float32: an untrained net's logits are near-tied, and bfloat16's rounding in
-  # graph and eager mode can differ enough to change an argmax.)
-  from saarl_tf.envs import atari  # pylint: disable=g-import-not-at-top
-  reference = atari.AtariEnvironment('MsPacman', num_envs=2, seed=21,
-                                     clip_rewards=False)
-  tf_env = tf_py_environment.TFPyEnvironment(reference)
-  time_step = tf_env.reset()
-  totals, lasts, done = np.zeros(2), np.zeros(2, int), np.zeros(2, bool)
-  while not done.all():
-    time_step = tf_env.step(run.agent.policy.action(time_step).action)
-    finished = {r.env_index for r in reference.finished_episodes()}
-    live = ~done
-    totals[live] += time_step.reward.numpy()[live]
-    lasts[live] += time_step.step_type.numpy()[live] == LAST
-    done = np.array([i in finished for i in range(2)])
-  np.testing.assert_allclose([game.raw_return for game in games], totals)
-  assert all(count == 3 for count in lasts), lasts       # MsPacman's three lives
-  assert max(totals) > 20 and all(total % 10 == 0 for total in totals)
-  run.close()
-
-
-def _eval_rows(root):
-  return a2c_training.read_evaluations(str(root))
-
-
-def test_an_evaluation_cut_by_a_stop_is_redone_once_with_the_same_scores(tmp_path):
-  config = _config(variant='baseline', num_envs=4, total_frames=4 * 5 * 30,
-                   eval_every=10, eval_games=3, checkpoint_every=10)
-  run = a2c_training.A2CRun(config, str(tmp_path))
-  run.run(20)
-  run.close()
-  rows = _eval_rows(tmp_path)
-  assert sorted(set(rows[:, 1])) == [10, 20] and len(rows) == 2 * 3
-  assert np.all(rows[:, 0] == rows[:, 1] * 4 * 5)
-  at_20 = rows[rows[:, 1] == 20]
-  # A stop during the evaluation at update 20: its checkpoint is written, its rows are
-  # not. And rows of an update the checkpoint never reached (a crash after them).
-  path = os.path.join(str(tmp_path), a2c_training.EVAL_CSV)
-  with open(path) as f:
-    lines = f.read().splitlines()
-  with open(path, 'w') as f:
-    f.write('\n'.join(lines[:1 + 3] + ['500,25,0,1.0,12']) + '\n')
-
-  resumed = a2c_training.A2CRun(config, str(tmp_path))
-  assert resumed.start_update == 20
-  result = resumed.run()
-  resumed.close()
-  rows = _eval_rows(tmp_path)
-  updates = rows[:, 1].tolist()
-  assert updates == [10] * 3 + [20] * 3 + [30] * 3     # none lost, none twice
-  # Greedy policy, restored weights, same evaluation seed: the same games again.
-  np.testing.assert_array_equal(rows[rows[:, 1] == 20], at_20)
-  assert result['eval_frames'] == 30 * 4 * 5
-  assert result['eval_raw_return_mean'] == pytest.approx(rows[-3:, 3].mean())
-
-
-def test_mask_health_records_the_first_collapse_and_the_recovery_after_it():
-  health = a2c_training.MaskHealth()
-  assert health.record() == {'mask_collapsed_update': None,
-                             'mask_recovered_update': None}
-  for update, mean in [(16, 0.4), (17, 0.2), (18, 0.004), (19, 0.03), (20, 0.003),
-                       (21, 0.06), (22, 0.002), (23, 0.3)]:
-    health.observe(update, mean)
-  assert health.record() == {'mask_collapsed_update': 18,
-                             'mask_recovered_update': 21}
-
-
-def test_joint_run_records_its_mask_health_in_done_json(tmp_path):
-  run = a2c_training.A2CRun(
-      _config(variant='joint', num_envs=2, total_frames=2 * 5 * 6, mask_start_update=2,
-              eval_every=0), str(tmp_path))
-  run.run()
-  run.close()
-  with open(os.path.join(str(tmp_path), a2c_training.DONE_JSON)) as f:
-    done = json.load(f)
-  assert 'mask_collapsed_update' in done and 'mask_recovered_update' in done
-  assert len(_eval_rows(tmp_path)) == 0                  # --eval_every=0: none
-
-
-def test_joint_module_can_start_from_a_pretrained_mask(tmp_path):
-  mask_dir = _pretrained_mask_dir(tmp_path / 'mask')
-  pretrained = _values(mask_pretraining.restore_attention(mask_dir).variables)
-  run = a2c_training.A2CRun(
-      _config(variant='joint', mask_init_checkpoint=mask_dir, total_frames=10**9),
-      str(tmp_path / 'run'))
-  for got, want in zip(_values(run.network.attention_module.variables), pretrained):
-    np.testing.assert_array_equal(got, want)
-  run.close()
+  specs = (ts.time_step_spec(spec), tensor_spec.BoundedTensorSpec((), tf.int32, 0, 2))
+  rmsprop = lambda: a2c.pytorch_rmsprop(config_lib.RMSpropConfig())
+  loss = config_lib.A2CLossConfig()
+  with_mask = lambda: actor_critic.ActorCriticNetwork(
+      spec, 3, attention_module=attention.SelfSupervisedAttention())
+  with pytest.raises(ValueError, match="variant 'baseline' needs a network without"):
+    a2c.A2CAgent(*specs, with_mask(), rmsprop(), 'baseline', loss, num_envs=2)
+  with pytest.raises(ValueError, match='joint variant needs its mask settings'):
+    a2c.A2CAgent(*specs, with_mask(), rmsprop(), 'joint', loss, num_envs=2)
+  with pytest.raises(ValueError, match="'separate' needs a mask_optimizer"):
+    a2c.A2CAgent(*specs, with_mask(), rmsprop(), 'joint', loss, num_envs=2,
+                 mask=config_lib.JointMaskConfig())
+  with pytest.raises(ValueError, match="unknown A2C variant 'both'"):
+    a2c.A2CAgent(*specs, with_mask(), rmsprop(), 'both', loss, num_envs=2)

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from saarl_tf import mask_metrics
 from saarl_tf.models import attention
 
 
@@ -61,7 +60,7 @@ def test_all_ones_mask_reconstructs_perfectly_but_pays_full_sparsity():
   assert float(losses['sparsity']) == 1.0
   np.testing.assert_allclose(losses['total'], 1e-3)
   zeros = attention.AttentionOutputs(target, target, ones, tf.zeros([2, 7, 7]))
-  assert float(attention.mask_loss(target, zeros)['total']) == 0.0
+  assert float(attention.mask_loss(target, zeros, 0.01, 1e-3)['total']) == 0.0
 
 
 def _with_mask_bias(model, bias):
@@ -92,7 +91,7 @@ def test_gradients_reach_every_part_but_not_the_source_branch(model):
   with tf.GradientTape(persistent=True) as tape:
     tape.watch(source)
     outputs = model((source, target))
-    losses = attention.mask_loss(target, outputs)
+    losses = attention.mask_loss(target, outputs, 0.01, 1e-3)
   for part in (model.encoder, model.mask_generator, model.decoder):
     gradients = tape.gradient(losses['total'], part.trainable_variables)
     assert part.trainable_variables
@@ -139,36 +138,6 @@ def test_one_channel_layer_equals_a_convolution():
   layer.depthwise.set_weights([kernel])        # the depthwise kernel has its shape
   layer.bias.assign(bias)
   np.testing.assert_allclose(layer(inputs), expected, atol=1e-5)
-
-
-def test_mask_quality_on_hand_made_masks():
-  masks = np.zeros((2, 7, 7))
-  masks[0, 0, 0] = 1.0          # covers the object at pixel (5, 5)
-  masks[0, 6, 6] = 0.4          # below 0.5: the object at (80, 80) is missed
-  masks[1, 3, 3] = 1.0          # off-object mass in frame 1
-  centres = np.array([[[5.0, 5.0], [80.0, 80.0]],
-                      [[5.0, 5.0], [np.nan, np.nan]]])
-  pixels = np.zeros((2, 84, 84), bool)
-  pixels[:, 3:8, 3:8] = True
-  pixels[0, 78:83, 78:83] = True
-  quality = mask_metrics.mask_quality(masks, centres, pixels)
-  assert quality['num_objects'] == 3 and quality['num_frames'] == 2
-  np.testing.assert_allclose(quality['object_recall'], 1 / 3)
-  np.testing.assert_allclose(quality['mass_on_objects'], 1.4 / 2.4)
-  np.testing.assert_allclose(quality['mask_mean'], 2.4 / 98)
-  np.testing.assert_allclose(quality['object_cell_fraction'], 3 / 98)
-
-
-def test_cells_follow_the_conv_stacks_receptive_fields():
-  # 8x8/4, 4x4/2, 3x3/1: receptive field 36 pixels, 8 pixels between cells.
-  assert mask_metrics.receptive_field_geometry() == (17.5, 8)
-  np.testing.assert_allclose(mask_metrics.cell_centres(7), 17.5 + 8 * np.arange(7))
-  pixels = np.array([0, 17.5, 21.4, 21.6, 41.5, 65.5, 83.9])
-  np.testing.assert_array_equal(mask_metrics.pixel_to_cell(pixels, 7),
-                                [0, 0, 0, 1, 3, 6, 6])
-  # Every cell's own centre maps back to it.
-  np.testing.assert_array_equal(
-      mask_metrics.pixel_to_cell(mask_metrics.cell_centres(7), 7), np.arange(7))
 
 
 def _orthogonal_gain(matrix: np.ndarray) -> float:

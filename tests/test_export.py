@@ -13,11 +13,13 @@ from tf_agents.environments import tf_py_environment
 from tf_agents.networks import network
 from tf_agents.replay_buffers import tf_uniform_replay_buffer
 
+from saarl_tf import config as config_lib
 from saarl_tf import export
-from saarl_tf import mask_metrics
+from saarl_tf.envs import ground_truth
 from saarl_tf.envs import sprites
+from saarl_tf.evaluation import mask_quality
 from saarl_tf.models import attention
-from saarl_tf.training import mask_pretraining
+from saarl_tf.training import pair_training
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNIVERSAL_MASK = os.path.join(REPO, 'export', 'universal_mask')
@@ -35,14 +37,19 @@ def _observations(count=6, seed=0):
 def exported(tmp_path_factory):
   """A briefly trained attention module and its export directory."""
   root = tmp_path_factory.mktemp('mask')
-  dataset = mask_pretraining.collect_random_frames(['Sprites'], num_envs=2,
-                                                   steps_per_env=30)
+  dataset = pair_training.collect_random_frames(['Sprites'], num_envs=2,
+                                                steps_per_env=30, seed=0)
   tf.keras.utils.set_random_seed(3)
   model = attention.SelfSupervisedAttention()
-  trainer = mask_pretraining.MaskPretrainer(model, dataset, batch_size=4)
-  mask_pretraining.pretrain_mask(trainer, str(root), num_steps=5, progress=False)
+  trainer = pair_training.PairTrainer(
+      model, pair_training.mask_pair_loss(config_lib.MaskLossConfig()), dataset,
+      batch_size=4, max_gap=59, learning_rate=1e-3, clip_norm=0.5, seed=0)
+  pair_training.train_on_pairs(trainer, str(root), 5,
+                               config_lib.ScheduleConfig(progress=False),
+                               pair_training.write_mask_summaries)
   export_dir = export.export_from_checkpoint(
-      os.path.join(str(root), 'checkpoints'), str(root / 'export'))
+      os.path.join(str(root), 'checkpoints'), str(root / 'export'), eval_frames=0,
+      eval_seed=0)
   return model, export_dir
 
 
@@ -158,19 +165,19 @@ def test_a_tf_agents_dqn_trains_with_the_frozen_mask(exported):
 @pytest.mark.skipif(not os.path.isdir(UNIVERSAL_MASK),
                     reason='no universal mask shipped in export/')
 def test_shipped_universal_mask_gives_the_metrics_its_readme_states():
-  from saarl_tf.experiments import pretrain_mask  # pylint: disable=g-import-not-at-top
+  pytest.importorskip('ocatari')      # Atari ground truth: the eval extra
   metadata = export.read_metadata(UNIVERSAL_MASK)
   stated = metadata['quality']
   mask = tf.saved_model.load(UNIVERSAL_MASK)
   with open(os.path.join(REPO, 'export', 'README.md')) as f:
     readme = f.read()
   for game, numbers in stated['games'].items():
-    labelled = pretrain_mask.labelled_frames(game, stated['eval_frames'],
-                                             stated['eval_seed'])
+    labelled = ground_truth.labelled_frames(game, stated['eval_frames'],
+                                            stated['eval_seed'])
     observations = labelled.observations
     masks = np.concatenate([mask(observations[i:i + 100]).numpy()
                             for i in range(0, len(observations), 100)])
-    measured = mask_metrics.mask_quality(masks, labelled.centres,
+    measured = mask_quality.mask_quality(masks, labelled.centres,
                                          labelled.object_pixels)
     for name in ('object_recall', 'mass_on_objects', 'mask_mean'):
       assert measured[name] == pytest.approx(numbers[name], abs=1e-4), (game, name)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from saarl_tf import keypoints
+from saarl_tf.evaluation import keypoints
 
 CENTRES = keypoints.cell_territory_centres(7)   # 10.5, 25.5, 33.5, ..., 57.5, 72.5
 
@@ -83,32 +83,3 @@ def test_precision_and_recall_against_grown_boxes():
   assert (result['num_keypoints'], result['num_objects']) == (3, 2)
   strict = keypoints.precision_recall(positions, boxes, margin=0)
   assert strict['precision'] == pytest.approx(1 / 3)
-
-
-def test_keypoints_on_sprites_after_short_training(tmp_path):
-  """Our keypoints land on the sprites; Transporter trains and answers in kind.
-
-  The mask is pre-trained as in the mask learning test (sprites frames, 500 updates,
-  lambda_m 3e-3); Transporter trains briefly on the same frames.
-  """
-  from saarl_tf.experiments import keypoints as experiment  # pylint: disable=g-import-not-at-top
-  from saarl_tf.experiments import pretrain_mask  # pylint: disable=g-import-not-at-top
-  config = experiment.KeypointsConfig(
-      games=('Sprites',), num_keypoints=5, eval_frames=160, transporter_steps=30,
-      transporter_batch_size=8,
-      pretrain=pretrain_mask.PretrainConfig(
-          num_envs=16, collect_steps=300, train_steps=500, batch_size=16,
-          sparsity_weight=3e-3, eval_frames=32, summary_every=250, image_every=500,
-          checkpoint_every=500))
-  rows = experiment.run(config, str(tmp_path))
-  by_method = {(row['method'], row['k']): row for row in rows}
-  ours = by_method[('attention mask (ours)', '5')]
-  print('sprites keypoints:', rows)
-  assert ours['precision'] >= 0.8
-  assert 160 <= ours['num_keypoints'] <= 5 * 160   # about one per object it sees
-  assert ours['recall'] >= 0.5
-  theirs = by_method[('Transporter', '5')]
-  assert theirs['num_keypoints'] == 5 * 160        # same format: 5 per frame, pixels
-  assert 0 <= theirs['precision'] <= 1 and 0 <= theirs['recall'] <= 1
-  assert (tmp_path / 'keypoints.csv').exists() and (tmp_path / 'keypoints.md').exists()
-  assert (tmp_path / 'keypoints_Sprites.png').read_bytes().startswith(b'\x89PNG')

@@ -60,8 +60,8 @@ def test_mixed_bfloat16_keeps_float32_variables_and_outputs_close_to_float32():
 
   frames = attention.preprocess_frames(observations)
   pair = (frames[:4], frames[4:])
-  full_loss = attention.mask_loss(pair[1], full.attention_module(pair))
-  loss = attention.mask_loss(pair[1], mixed.attention_module(pair))
+  full_loss = attention.mask_loss(pair[1], full.attention_module(pair), 0.01, 1e-3)
+  loss = attention.mask_loss(pair[1], mixed.attention_module(pair), 0.01, 1e-3)
   assert loss['total'].dtype == tf.float32
   np.testing.assert_allclose(loss['total'], full_loss['total'], rtol=0.02)
 
@@ -74,7 +74,7 @@ def test_mixed_bfloat16_gradients_reach_every_variable():
     logits, value, _ = network.forward(observations)
     outputs = network.attention_module((frames[:2], frames[2:]))
     loss = (tf.reduce_sum(logits) + tf.reduce_sum(value)
-            + attention.mask_loss(frames[2:], outputs)['total'])
+            + attention.mask_loss(frames[2:], outputs, 0.01, 1e-3)['total'])
   gradients = tape.gradient(loss, network.trainable_variables)
   missing = [v.name for v, g in zip(network.trainable_variables, gradients)
              if g is None or not np.all(np.isfinite(g))]

@@ -9,6 +9,8 @@ import time
 
 import numpy as np
 
+import pytest
+
 from saarl_tf import plots
 from saarl_tf.experiments import protocols
 
@@ -21,6 +23,7 @@ def _launch(*args, **kwargs):
                           text=True, **kwargs)
 
 
+@pytest.mark.slow
 def test_every_protocol_runs_end_to_end_on_the_smoke_budget(tmp_path):
   process = _launch('--flagfile=launch/smoke.flags', f'--root_dir={tmp_path}',
                     f'--export_dir={tmp_path}/export')
@@ -56,6 +59,7 @@ def test_run_curve_is_the_mean_of_the_last_games():
   np.testing.assert_allclose(curve, [np.nan, 1.0, 2.0, 6.0, 6.0])
 
 
+@pytest.mark.slow
 def test_a_killed_experiment_skips_finished_runs_and_resumes_the_other(tmp_path):
   args = ('--experiment=single_task', '--games=Sprites', '--seeds=0', '--num_envs=2',
           '--total_frames=3000', '--checkpoint_every=5', '--summary_every=5',

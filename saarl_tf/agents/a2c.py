@@ -9,9 +9,9 @@ Variants (paper, "Attention-Aware Reinforcement Learning"):
   baseline  no mask.
   joint     the mask multiplies the actor-critic's features and is trained together
             with it: the RL loss reaches Psi, and L_mask on pairs of the agent's own
-            recent frames trains the whole attention module. `mask_optimizer`:
-            'separate' (authors' code: Adam on L_mask, RMSprop on L_RL) or 'joint'
-            (one RMSprop step on L_RL + mask_loss_weight * L_mask, the paper's text).
+            recent frames trains the whole attention module. `mask.update`:
+            'separate' (authors' code: Adam on L_mask, RMSprop on L_RL) or 'summed'
+            (one RMSprop step on L_RL + mask.loss_weight * L_mask, the paper's text).
   frozen    a pre-trained mask, never updated.
 
 Experience: a `Trajectory` of shape [N, T + 1]: the T steps of a rollout plus one
@@ -33,12 +33,11 @@ from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 from tf_agents.utils import value_ops
 
+from saarl_tf import config as config_lib
+from saarl_tf.agents import recent_frames
 from saarl_tf.models import actor_critic
 from saarl_tf.models import attention
-from saarl_tf.training import recent_frames
-
-VARIANTS = ('baseline', 'joint', 'frozen')
-MASK_OPTIMIZERS = ('separate', 'joint')
+from saarl_tf.models import geometry
 
 
 def _without(variables, excluded):
@@ -109,7 +108,7 @@ class ActorCriticPolicy(tf_policy.TFPolicy):
                network: actor_critic.ActorCriticNetwork, emit_mask: bool = False,
                name: str = 'a2c_policy'):
     info_spec = ({MASK_INFO: tf.TensorSpec(
-        [attention.MASK_SIZE, attention.MASK_SIZE], tf.float32, name=MASK_INFO)}
+        [geometry.MASK_SIZE, geometry.MASK_SIZE], tf.float32, name=MASK_INFO)}
                  if emit_mask else ())
     super().__init__(time_step_spec, action_spec, info_spec=info_spec, name=name)
     self._network = network
@@ -125,6 +124,26 @@ class ActorCriticPolicy(tf_policy.TFPolicy):
         policy_state, {MASK_INFO: mask} if self._emit_mask else ())
 
 
+def pytorch_rmsprop(settings: config_lib.RMSpropConfig) -> tf.keras.optimizers.RMSprop:
+  """Keras RMSprop that steps as PyTorch's (the authors' code) does.
+
+  Keras divides by sqrt(v + eps), PyTorch by sqrt(v) + eps. With eps = 1e-5 Keras'
+  floor of 3e-3 shrinks small gradients' steps ~100-fold and A2C barely learns
+  (measured: a uniform policy on sprites after 1,250 updates, random play on Breakout
+  through 1.6M frames); eps^2 inside the root gives PyTorch's floor, within a factor
+  sqrt(2) where sqrt(v) ~ eps and exactly elsewhere.
+  """
+  return tf.keras.optimizers.RMSprop(
+      settings.learning_rate, rho=settings.decay, epsilon=settings.epsilon ** 2,
+      global_clipnorm=settings.clip_norm)
+
+
+def mask_adam(settings: config_lib.AdamConfig) -> tf.keras.optimizers.Adam:
+  """The attention module's Adam on L_mask (authors' code: 1e-3, clip 0.5)."""
+  return tf.keras.optimizers.Adam(settings.learning_rate,
+                                  global_clipnorm=settings.clip_norm)
+
+
 class A2CAgent(tf_agent.TFAgent):
   """Synchronous advantage actor-critic with an optional attention mask."""
 
@@ -132,24 +151,12 @@ class A2CAgent(tf_agent.TFAgent):
                time_step_spec,
                action_spec,
                network: actor_critic.ActorCriticNetwork,
-               variant: str = 'baseline',
-               num_envs: int = 16,
-               learning_rate: float = 7e-4,
-               rmsprop_decay: float = 0.99,
-               rmsprop_epsilon: float = 1e-5,
-               gamma: float = 0.99,
-               entropy_coefficient: float = 0.01,
-               value_coefficient: float = 0.5,
-               clip_norm: float = 0.5,
-               mask_optimizer: str = 'separate',
-               mask_loss_weight: float = 1.0,
-               mask_learning_rate: float = 1e-3,
-               mask_clip_norm: float = 0.5,
-               delta: float = 0.01,
-               sparsity_weight: float = 1e-3,
-               recent_frames_capacity: int = 60,
-               mask_pairs: Optional[int] = None,
-               mask_start_update: int = 15,
+               optimizer: tf.keras.optimizers.Optimizer,
+               variant: str,
+               loss: config_lib.A2CLossConfig,
+               num_envs: int,
+               mask: Optional[config_lib.JointMaskConfig] = None,
+               mask_optimizer: Optional[tf.keras.optimizers.Optimizer] = None,
                seed: int = 0,
                train_step_counter: Optional[tf.Variable] = None):
     """Creates the agent.
@@ -157,48 +164,39 @@ class A2CAgent(tf_agent.TFAgent):
     Args:
       time_step_spec, action_spec: the environment's (tensor) specs.
       network: the actor-critic; must hold an attention module unless `baseline`.
+      optimizer: steps L_RL (`pytorch_rmsprop`), and L_mask too with
+        `mask.update == 'summed'`.
       variant: 'baseline', 'joint' or 'frozen' (module docstring).
+      loss: L_RL's discount and weights.
       num_envs: N, the rollouts' batch size (the joint variant's frame ring).
-      learning_rate, rmsprop_decay, rmsprop_epsilon: RMSprop on L_RL.
-      gamma: discount factor of the n-step returns.
-      entropy_coefficient, value_coefficient: weights of the entropy bonus and value
-        loss in L_RL.
-      clip_norm: global gradient-norm clip of the RL update.
-      mask_optimizer: 'separate' or 'joint' (module docstring); joint variant only.
-      mask_loss_weight: lambda in L_RL + lambda L_mask ('joint' mask optimizer).
-      mask_learning_rate, mask_clip_norm: Adam on L_mask ('separate').
-      delta, sparsity_weight: L_mask's threshold and lambda_m.
-      recent_frames_capacity: frames per env from which mask pairs are drawn.
-      mask_pairs: pairs per L_mask step; None draws one from every env (the
-        authors' setting), fewer makes the joint variant's update cheaper.
-      mask_start_update: L_mask is trained from this update on (the ring must hold
-        a few rollouts first).
+      mask: the joint variant's L_mask training; required for `joint`.
+      mask_optimizer: steps L_mask (`mask_adam`); required for `joint` with
+        `mask.update == 'separate'`.
       seed: seeds the pair sampler.
       train_step_counter: counts updates; created if None.
+
+    Raises:
+      ValueError: a variant, network, mask settings and optimizers that disagree.
     """
-    if variant not in VARIANTS:
-      raise ValueError(f'unknown A2C variant {variant!r}; expected one of {VARIANTS}')
-    if mask_optimizer not in MASK_OPTIMIZERS:
-      raise ValueError(f'unknown mask_optimizer {mask_optimizer!r}; expected one of '
-                       f'{MASK_OPTIMIZERS}')
+    if variant not in config_lib.VARIANTS:
+      raise ValueError(f'unknown A2C variant {variant!r}; expected one of '
+                       f'{config_lib.VARIANTS}')
     if (variant == 'baseline') != (network.attention_module is None):
       raise ValueError(f'variant {variant!r} needs a network '
                        f'{"without" if variant == "baseline" else "with"} an '
                        'attention module')
+    if variant == 'joint' and mask is None:
+      raise ValueError("the joint variant needs its mask settings (mask=)")
+    separate = variant == 'joint' and mask.update == 'separate'
+    if separate and mask_optimizer is None:
+      raise ValueError("mask update 'separate' needs a mask_optimizer (mask_adam)")
     # tf.Module must be set up before attributes holding variables are assigned;
     # TFAgent.__init__ below needs the policies, which need the network first.
     tf.Module.__init__(self, name='A2CAgent')
     self._network = network
     self._variant = variant
-    self._gamma = gamma
-    self._entropy_coefficient = entropy_coefficient
-    self._value_coefficient = value_coefficient
-    self._mask_optimizer_kind = mask_optimizer
-    self._mask_loss_weight = mask_loss_weight
-    self._delta = delta
-    self._sparsity_weight = sparsity_weight
-    self._mask_start_update = mask_start_update
-    self._mask_pairs = mask_pairs
+    self._loss = loss
+    self._mask = mask
     network.create_variables(time_step_spec.observation)
     if network.attention_module is not None:
       network.attention_module.create_variables()   # the decoder too
@@ -208,7 +206,7 @@ class A2CAgent(tf_agent.TFAgent):
     self._attention_variables = attention_variables
     if variant == 'frozen' or variant == 'baseline':
       self._rl_variables = _without(network.trainable_variables, attention_variables)
-    elif mask_optimizer == 'separate':
+    elif separate:
       # The RL gradient reaches Psi, but not Phi or the decoder: leaving those out
       # keeps RMSprop from holding slots for them.
       self._rl_variables = _without(
@@ -217,21 +215,14 @@ class A2CAgent(tf_agent.TFAgent):
                    network.attention_module.mask_generator.trainable_variables))
     else:
       self._rl_variables = network.trainable_variables
-    # Keras divides by sqrt(v + eps), PyTorch (the authors' code) by sqrt(v) + eps.
-    # With eps = 1e-5 Keras' floor of 3e-3 shrinks small gradients' steps ~100-fold
-    # and A2C barely learns (measured); eps^2 inside the root gives PyTorch's floor.
-    self.optimizer = tf.keras.optimizers.RMSprop(
-        learning_rate, rho=rmsprop_decay, epsilon=rmsprop_epsilon ** 2,
-        global_clipnorm=clip_norm)
+    self.optimizer = optimizer
     self.optimizer.build(self._rl_variables)
-    self.mask_optimizer = None
+    self.mask_optimizer = mask_optimizer if separate else None
     self.recent_frames = None
     if variant == 'joint':
       self.recent_frames = recent_frames.RecentFrames(
-          num_envs, recent_frames_capacity, seed=seed)
-      if mask_optimizer == 'separate':
-        self.mask_optimizer = tf.keras.optimizers.Adam(
-            mask_learning_rate, global_clipnorm=mask_clip_norm)
+          num_envs, mask.recent_frames, seed=seed)
+      if separate:
         self.mask_optimizer.build(attention_variables)
 
     # A frozen mask is a pure function of the observation: the learner takes the
@@ -267,7 +258,8 @@ class A2CAgent(tf_agent.TFAgent):
     logits = logits[:, :-1]
     targets = n_step_targets(
         experience.reward[:, :-1], experience.discount[:, :-1],
-        experience.step_type[:, :-1], values[:, :-1], values[:, -1], self._gamma)
+        experience.step_type[:, :-1], values[:, :-1], values[:, -1],
+        self._loss.gamma)
     distribution = tfp.distributions.Categorical(logits=logits)
     num_valid = tf.maximum(tf.reduce_sum(targets.weights), 1.0)
     mean = lambda x: tf.reduce_sum(x * targets.weights) / num_valid
@@ -275,8 +267,8 @@ class A2CAgent(tf_agent.TFAgent):
                         * tf.stop_gradient(targets.advantages))
     value_loss = mean(tf.square(targets.returns - values[:, :-1]))
     entropy = mean(distribution.entropy())
-    total = (policy_loss + self._value_coefficient * value_loss
-             - self._entropy_coefficient * entropy)
+    total = (policy_loss + self._loss.value_coefficient * value_loss
+             - self._loss.entropy_coefficient * entropy)
     losses = {'policy': policy_loss, 'value': value_loss, 'entropy': entropy,
               'rl_total': total, 'advantage_mean': mean(targets.advantages),
               'return_mean': mean(targets.returns)}
@@ -286,16 +278,17 @@ class A2CAgent(tf_agent.TFAgent):
 
   def mask_loss(self):
     """L_mask on pairs of each env's recent frames, and its parts."""
-    source, target = self.recent_frames.sample_pairs(self._mask_pairs)
+    source, target = self.recent_frames.sample_pairs(self._mask.pairs or None)
     outputs = self._network.attention_module((source, target), training=True)
-    return attention.mask_loss(target, outputs, self._delta, self._sparsity_weight)
+    return attention.mask_loss(target, outputs, self._mask.mask_loss.delta,
+                               self._mask.mask_loss.sparsity_weight)
 
   def _train(self, experience, weights=None):
     del weights  # every step of a rollout counts once
     train_mask = self._variant == 'joint'
     if train_mask:
       self.recent_frames.add(experience.observation[:, :-1])
-      mask_on = tf.cast(self.train_step_counter >= self._mask_start_update,
+      mask_on = tf.cast(self.train_step_counter >= self._mask.start_update,
                         tf.float32)
     with tf.GradientTape(persistent=train_mask) as tape:
       losses = self.rl_loss(experience)
@@ -303,11 +296,11 @@ class A2CAgent(tf_agent.TFAgent):
       if train_mask:
         mask_losses = self.mask_loss()
         losses.update({f'mask_{k}': v for k, v in mask_losses.items()})
-        if self._mask_optimizer_kind == 'joint':
-          total += mask_on * self._mask_loss_weight * mask_losses['total']
+        if self._mask.update == 'summed':
+          total += mask_on * self._mask.loss_weight * mask_losses['total']
     gradients = tape.gradient(total, self._rl_variables)
     self.optimizer.apply_gradients(zip(gradients, self._rl_variables))
-    if train_mask and self._mask_optimizer_kind == 'separate':
+    if train_mask and self._mask.update == 'separate':
       mask_gradients = tape.gradient(mask_losses['total'], self._attention_variables)
 
       def mask_step():

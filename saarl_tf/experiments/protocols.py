@@ -7,10 +7,10 @@
   transfer     a mask pre-trained on JourneyEscape frames, frozen, on Asteroids and
                Carnival, vs `baseline` (Figure 4).
 
-Layout under the experiment's root directory:
+Layout under the experiment's root directory (docs/ARCHITECTURE.md):
 
   mask/                          the pre-training run (multi_task, transfer)
-  runs/<game>/<variant>/seed_<k>/ one A2C run each (see `training.a2c_training`)
+  runs/<game>/<variant>/seed_<k>/ one A2C run each (`training.run_files`)
   results.csv                    experiment, game, variant, seed, kind (train: a
                                  training game; eval: an evaluation game), frames,
                                  raw_return
@@ -32,9 +32,11 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 from absl import logging
 import numpy as np
 
+from saarl_tf import config as config_lib
 from saarl_tf import plots
 from saarl_tf.experiments import pretrain_mask
 from saarl_tf.training import a2c_training
+from saarl_tf.training import run_files
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +78,7 @@ def run_dir(root_dir: str, game: str, variant: str, seed: int) -> str:
 
 
 def prepare_mask(protocol: Protocol, root_dir: str,
-                 pretrain: pretrain_mask.PretrainConfig,
+                 pretrain: config_lib.PretrainConfig,
                  export_root: Optional[str]) -> str:
   """Pre-trains (or resumes, or reuses) the protocol's mask; exports it.
 
@@ -88,18 +90,20 @@ def prepare_mask(protocol: Protocol, root_dir: str,
   if os.path.exists(os.path.join(mask_root, 'mask_quality.json')):
     logging.info('Mask of %s already trained: %s', protocol.name, mask_root)
   else:
-    pretrain_mask.run(pretrain._replace(games=protocol.mask_games), mask_root)
+    pretrain_mask.run(dataclasses.replace(pretrain, games=protocol.mask_games),
+                      mask_root)
   if export_root:
     from saarl_tf import export  # pylint: disable=g-import-not-at-top
     export.export_from_checkpoint(
-        checkpoints, os.path.join(export_root, f'{protocol.name}_mask'))
+        checkpoints, os.path.join(export_root, f'{protocol.name}_mask'),
+        eval_frames=0, eval_seed=pretrain.quality_seed)
   return checkpoints
 
 
 def run_protocol(protocol: Protocol,
                  root_dir: str,
-                 a2c: a2c_training.A2CConfig,
-                 pretrain: pretrain_mask.PretrainConfig,
+                 a2c: config_lib.A2CConfig,
+                 pretrain: config_lib.PretrainConfig,
                  games: Optional[Sequence[str]] = None,
                  seeds: Sequence[int] = (0, 1, 2, 3, 4),
                  export_root: Optional[str] = 'export') -> Dict[str, str]:
@@ -125,7 +129,7 @@ def run_protocol(protocol: Protocol,
     for variant in protocol.variants:
       for seed in seeds:
         directory = run_dir(root_dir, game, variant, seed)
-        if a2c_training.finished_frames(directory) >= a2c.total_frames:
+        if run_files.finished_frames(directory) >= a2c.total_frames:
           logging.info('Skipping finished run %s', directory)
           continue
         config = dataclasses.replace(
@@ -148,9 +152,8 @@ def read_runs(protocol: Protocol, root_dir: str, games: Sequence[str],
     for variant in protocol.variants:
       for seed in seeds:
         directory = run_dir(root_dir, game, variant, seed)
-        logs[(game, variant, seed)] = RunLogs(
-            a2c_training.read_episodes(directory),
-            a2c_training.read_evaluations(directory))
+        logs[(game, variant, seed)] = RunLogs(run_files.read_episodes(directory),
+                                              run_files.read_evaluations(directory))
   return logs
 
 

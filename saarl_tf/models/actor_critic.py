@@ -19,10 +19,10 @@ from typing import Optional
 import tensorflow as tf
 from tf_agents.networks import network
 
+from saarl_tf import config as config_lib
 from saarl_tf.models import attention
+from saarl_tf.models import geometry
 from saarl_tf.models import precisions
-
-MASK_MODES = ('multiply', 'residual')
 
 
 class ActorCriticNetwork(network.Network):
@@ -39,7 +39,7 @@ class ActorCriticNetwork(network.Network):
                attention_module: Optional[attention.SelfSupervisedAttention] = None,
                hidden_units: int = 512,
                precision: str = 'float32',
-               mask_mode: str = 'multiply',
+               mask_mode: str = config_lib.MASK_MODES[0],
                name: str = 'ActorCriticNetwork'):
     """Builds the layers.
 
@@ -53,8 +53,9 @@ class ActorCriticNetwork(network.Network):
       mask_mode: 'multiply' (Psi f) or 'residual' ((1 + Psi) f); module docstring.
       name: the network's name.
     """
-    if mask_mode not in MASK_MODES:
-      raise ValueError(f'unknown mask_mode {mask_mode!r}; expected one of {MASK_MODES}')
+    if mask_mode not in config_lib.MASK_MODES:
+      raise ValueError(f'unknown mask_mode {mask_mode!r}; expected one of '
+                       f'{config_lib.MASK_MODES}')
     super().__init__(input_tensor_spec=input_tensor_spec, state_spec=(), name=name)
     self._mask_mode = mask_mode
     self._num_actions = num_actions
@@ -67,7 +68,7 @@ class ActorCriticNetwork(network.Network):
     self._convs = [tf.keras.layers.Conv2D(filters, kernel, stride, activation='relu',
                                           kernel_initializer=relu_init,
                                           dtype=trunk_policy, name=f'conv{i}')
-                   for i, (filters, kernel, stride) in enumerate(attention.CONV_LAYERS)]
+                   for i, (filters, kernel, stride) in enumerate(geometry.CONV_LAYERS)]
     self._flatten = tf.keras.layers.Flatten()
     self._hidden = tf.keras.layers.Dense(hidden_units, activation='relu',
                                          kernel_initializer=relu_init,
@@ -134,7 +135,7 @@ class ActorCriticNetwork(network.Network):
     if mask is None:
       mask = self.mask(flat)
     else:
-      mask = tf.reshape(mask, [-1, attention.MASK_SIZE, attention.MASK_SIZE])
+      mask = tf.reshape(mask, [-1, geometry.MASK_SIZE, geometry.MASK_SIZE])
     logits, value = self.heads(self.features(flat, mask))
     logits = tf.reshape(logits, tf.concat([outer, [self._num_actions]], 0))
     value = tf.reshape(value, outer)

@@ -22,16 +22,14 @@ learns at all: with Keras' default (Glorot) init, Phi's features start 8x smalle
 0.68 -> 0.40 -> 0.13 over 1,000 steps and stays on the moving objects.
 """
 
-from typing import Dict, NamedTuple, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
+import numpy as np
 import tensorflow as tf
 
 from saarl_tf.models import precisions
+from saarl_tf.models.geometry import CONV_LAYERS, FRAME_SIZE
 
-# The actor-critic's conv stack (filters, kernel, stride): 84 -> 20 -> 9 -> 7.
-CONV_LAYERS = ((32, 8, 4), (64, 4, 2), (32, 3, 1))
-FRAME_SIZE = 84
-MASK_SIZE = 7
 FEATURE_DEPTH = CONV_LAYERS[-1][0]
 RELU_GAIN = 2 ** 0.5           # torch.nn.init.calculate_gain('relu')
 LAYER_NORM_EPSILON = 1e-5      # torch.nn.LayerNorm's default (Keras': 1e-3)
@@ -286,8 +284,8 @@ def thresholded_squared_error(prediction: tf.Tensor, target: tf.Tensor,
   return tf.reduce_mean(tf.where(squared >= delta, squared, 0.0))
 
 
-def mask_loss(target: tf.Tensor, outputs: AttentionOutputs, delta: float = 0.01,
-              sparsity_weight: float = 1e-3) -> Dict[str, tf.Tensor]:
+def mask_loss(target: tf.Tensor, outputs: AttentionOutputs, delta: float,
+              sparsity_weight: float) -> Dict[str, tf.Tensor]:
   """L_mask = ||x^_t - x_t||^2_{2*} + ||x^auto_t - x_t||^2 + lambda_m ||Psi(x_t)||_1.
 
   Args:
@@ -310,3 +308,34 @@ def mask_loss(target: tf.Tensor, outputs: AttentionOutputs, delta: float = 0.01,
           'auto_reconstruction': auto_reconstruction,
           'sparsity': sparsity,
           'total': total}
+
+
+def masks_of(model: SelfSupervisedAttention, observations: np.ndarray,
+             batch_size: int = 256) -> np.ndarray:
+  """Psi of many observations, float32 [F, 7, 7], in batches.
+
+  Args:
+    observations: uint8 [F, 84, 84, C] (the newest channel is used).
+  """
+  mask_fn = tf.function(model.mask, reduce_retracing=True)
+  return np.concatenate([
+      mask_fn(tf.constant(observations[i:i + batch_size])).numpy()
+      for i in range(0, len(observations), batch_size)])
+
+
+def restore_attention(checkpoint_dir: str,
+                      model: Optional[SelfSupervisedAttention] = None
+                      ) -> SelfSupervisedAttention:
+  """Loads the attention module's weights from a pre-training checkpoint directory.
+
+  Raises:
+    FileNotFoundError: no checkpoint in `checkpoint_dir`.
+  """
+  latest = tf.train.latest_checkpoint(checkpoint_dir)
+  if latest is None:
+    raise FileNotFoundError(f'No attention checkpoint in {checkpoint_dir!r}: '
+                            'expected the checkpoints/ folder of a mask pre-training run')
+  model = model or SelfSupervisedAttention()
+  model.create_variables()
+  tf.train.Checkpoint(model=model).read(latest).expect_partial()
+  return model

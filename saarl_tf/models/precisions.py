@@ -14,9 +14,10 @@
 import functools
 from typing import Tuple
 
-# TensorFlow is imported inside the functions that need it, so that the launcher's and
-# the benchmark's flags can take `PRECISIONS` from here without TF's start-up.
-PRECISIONS = ('float32', 'mixed_bfloat16', 'auto')
+from saarl_tf.config import PRECISIONS
+
+# TensorFlow is imported inside the functions that need it (the benchmark imports this
+# module before its flags are parsed).
 _CPU_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
 
 

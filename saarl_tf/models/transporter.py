@@ -1,6 +1,6 @@
 """Transporter (Kulkarni et al. 2019), the keypoint baseline of the paper's Figure 5.
 
-As DeepMind published it (../shared/DESIGN.md section 5): a feature encoder Phi and a
+As DeepMind published it (Kulkarni et al. 2019, appendix): a feature encoder Phi and a
 keypoint network of the same shape (filters 16, 16, 32, 32; kernels 7, 3, 3, 3;
 strides 1, 1, 2, 1; instance norm and ReLU after each conv), the latter ending in a 1x1
 conv to K heat maps; a spatial softmax turns each into a keypoint (its expected
@@ -20,6 +20,7 @@ from typing import NamedTuple, Tuple
 import tensorflow as tf
 
 from saarl_tf.models import attention
+from saarl_tf.models import geometry
 
 ENCODER_LAYERS = ((16, 7, 1), (16, 3, 1), (32, 3, 2), (32, 3, 1))
 FEATURE_STRIDE = 2
@@ -60,7 +61,7 @@ class KeypointNet(tf.keras.Model):
     keypoints = tf.stack([
         tf.einsum('bkhw,h->bk', weights, rows),
         tf.einsum('bkhw,w->bk', weights, cols)], axis=-1)     # [B, K, 2] pixels
-    std = GAUSSIAN_STD * attention.FRAME_SIZE
+    std = GAUSSIAN_STD * geometry.FRAME_SIZE
     row_term = tf.square(rows[None, None, :] - keypoints[..., :1])   # [B, K, h]
     col_term = tf.square(cols[None, None, :] - keypoints[..., 1:])   # [B, K, w]
     gaussians = tf.exp(-(row_term[..., :, None] + col_term[..., None, :])
@@ -104,7 +105,7 @@ class Transporter(tf.keras.Model):
     self.refine_net = RefineNet()
 
   def create_variables(self):
-    frame = tf.zeros([1, attention.FRAME_SIZE, attention.FRAME_SIZE, 1])
+    frame = tf.zeros([1, geometry.FRAME_SIZE, geometry.FRAME_SIZE, 1])
     self((frame, frame))
 
   def keypoints(self, observations: tf.Tensor) -> tf.Tensor:

@@ -5,30 +5,18 @@ replay buffer of length T, appends the state the rollout ended in (for the boots
 value), and calls `A2CAgent.train` on the resulting [N, T + 1] trajectory; collection
 and training run together in one `tf.function`.
 
-A run directory holds:
-  config.json     the run's settings (`A2CConfig`), the precision it resolved to, the
-                  package version and git commit of the code that ran it
-  train/          TensorBoard: raw game scores, losses, speed, mask mean and images,
-                  all against emulator frames (1 agent step = `frames_per_step` frames)
-  checkpoints/    tf-agents `Checkpointer`: networks, optimizer slots, update counter,
-                  recent-frame ring, return history; restored when the run restarts
-  episodes.csv    every finished training game: frames when it ended, raw score,
-                  agent steps
-  eval.csv        every evaluation game (`eval_every` updates, `eval_games` complete
-                  games each): frames and update of the evaluation, game index, raw
-                  score, agent steps
-  policy/         the greedy policy as a tf-agents `PolicySaver` SavedModel, at the end
-  done.json       written last, when the whole budget is done: final losses and scores,
-                  the last evaluation, and when the mask collapsed and recovered
+A run directory holds config.json, train/ (TensorBoard: raw game scores, evaluation
+scores, losses, speed, mask mean and images, all against emulator frames),
+checkpoints/ (tf-agents `Checkpointer`: networks, optimizer slots, update counter,
+recent-frame ring, return history, mask health), episodes.csv, eval.csv, policy/ (the
+greedy policy as a `PolicySaver` SavedModel, at the end) and done.json;
+`training.run_files` reads and writes the files, docs/ARCHITECTURE.md lays them out.
 """
 
-import csv
 import dataclasses
-import json
 import os
 import time
-import warnings
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 from absl import logging
 import numpy as np
@@ -40,22 +28,17 @@ from tf_agents.replay_buffers import tf_uniform_replay_buffer
 from tf_agents.trajectories import trajectory
 from tf_agents.utils import common
 
+from saarl_tf import config as config_lib
 from saarl_tf import envs
+from saarl_tf import plots
 from saarl_tf import provenance
-from saarl_tf.envs import batched
 from saarl_tf.agents import a2c
+from saarl_tf.envs import batched
 from saarl_tf.models import actor_critic
 from saarl_tf.models import attention
 from saarl_tf.models import precisions
-from saarl_tf.training import mask_pretraining
-
-CONFIG_JSON = 'config.json'
-EPISODES_CSV = 'episodes.csv'
-EVAL_CSV = 'eval.csv'
-DONE_JSON = 'done.json'
-_EPISODE_FIELDS = ('frames', 'raw_return', 'agent_steps')
-_EVAL_FIELDS = ('frames', 'update', 'game', 'raw_return', 'agent_steps')
-EVAL_POLICIES = ('greedy', 'sample')
+from saarl_tf.training import policy_evaluation
+from saarl_tf.training import run_files
 # Evaluation envs are seeded apart from every training env (seed + i + 7919 k).
 _EVAL_SEED_OFFSET = 1_000_000
 # The joint mask "collapses" (mean of the rollout's masks below this, seen at
@@ -63,50 +46,6 @@ _EVAL_SEED_OFFSET = 1_000_000
 # the second); done.json records the first update of each.
 MASK_COLLAPSED_BELOW = 0.01
 MASK_RECOVERED_ABOVE = 0.05
-
-
-@dataclasses.dataclass(frozen=True)
-class A2CConfig:
-  """One A2C run. Defaults: the A2C paper and the authors' code (DESIGN.md s5)."""
-  game: str = 'Pong'
-  variant: str = 'baseline'
-  seed: int = 0
-  num_envs: int = 16
-  rollout_steps: int = 5
-  total_frames: int = 40_000_000        # 1e7 agent steps of 4 frames
-  learning_rate: float = 7e-4
-  rmsprop_decay: float = 0.99
-  rmsprop_epsilon: float = 1e-5
-  gamma: float = 0.99
-  entropy_coefficient: float = 0.01
-  value_coefficient: float = 0.5
-  clip_norm: float = 0.5
-  mask_optimizer: str = 'separate'
-  mask_loss_weight: float = 1.0
-  mask_learning_rate: float = 1e-3
-  mask_clip_norm: float = 0.5
-  delta: float = 0.01
-  sparsity_weight: float = 1e-3
-  recent_frames_capacity: int = 60
-  mask_pairs: Optional[int] = None       # None: one pair per env, as the authors
-  mask_start_update: int = 15
-  mask_checkpoint: Optional[str] = None  # frozen: a mask pre-training checkpoints/ dir
-  mask_init_checkpoint: Optional[str] = None  # joint: start the module from this
-  mask_mode: str = 'multiply'            # models/actor_critic.py MASK_MODES
-  clip_rewards: bool = True
-  episodic_life: bool = True
-  zero_frame_stack: bool = True          # envs/atari.py: as the authors' code
-  eval_every: int = 1250                 # updates (authors' code); 0: never
-  eval_games: int = 10                   # complete games per evaluation
-  eval_policy: str = 'greedy'            # greedy (authors' code) or sample
-  precision: str = 'auto'                 # models/precisions.py
-  summary_every: int = 100               # updates
-  image_every: int = 2500                # updates
-  checkpoint_every: int = 5000           # updates
-  progress: bool = True
-
-  def frames_per_update(self, frames_per_step: int) -> int:
-    return self.num_envs * self.rollout_steps * frames_per_step
 
 
 def _roll_in(variable: tf.Variable, new_values) -> np.ndarray:
@@ -143,7 +82,7 @@ class EpisodeHistory(tf.Module):
             'length': float(np.mean(self.lengths.numpy()[-filled:]))}
 
 
-def build_network(config: A2CConfig, observation_spec, num_actions: int
+def build_network(config: config_lib.A2CConfig, observation_spec, num_actions: int
                   ) -> actor_critic.ActorCriticNetwork:
   """The actor-critic of `config.variant`; `frozen` loads `config.mask_checkpoint`.
 
@@ -156,14 +95,14 @@ def build_network(config: A2CConfig, observation_spec, num_actions: int
     if not config.mask_checkpoint:
       raise ValueError('the frozen variant needs a pre-trained mask: set '
                        'mask_checkpoint to a mask pre-training checkpoints/ directory')
-    module = mask_pretraining.restore_attention(
+    module = attention.restore_attention(
         config.mask_checkpoint,
         attention.SelfSupervisedAttention(precision=config.precision))
   elif config.variant == 'joint':
     module = attention.SelfSupervisedAttention(precision=config.precision)
     if config.mask_init_checkpoint:
       # Warm start: a resumed run's own checkpoint is restored over this later.
-      module = mask_pretraining.restore_attention(config.mask_init_checkpoint, module)
+      module = attention.restore_attention(config.mask_init_checkpoint, module)
   return actor_critic.ActorCriticNetwork(observation_spec, num_actions,
                                          attention_module=module,
                                          precision=config.precision,
@@ -187,7 +126,7 @@ def append_bootstrap_state(rollout: trajectory.Trajectory,
 class A2CRun:
   """One resumable A2C run in `root_dir`."""
 
-  def __init__(self, config: A2CConfig, root_dir: str):
+  def __init__(self, config: config_lib.A2CConfig, root_dir: str):
     self.config = config
     self.root_dir = root_dir
     tf.keras.utils.set_random_seed(config.seed)
@@ -205,27 +144,25 @@ class A2CRun:
     probe.close()
     self.network = build_network(config, time_step_spec.observation,
                                  int(action_spec.maximum) + 1)
+    joint = config.variant == 'joint'
     self.agent = a2c.A2CAgent(
-        time_step_spec, action_spec, self.network, variant=config.variant,
-        num_envs=config.num_envs, learning_rate=config.learning_rate,
-        rmsprop_decay=config.rmsprop_decay, rmsprop_epsilon=config.rmsprop_epsilon,
-        gamma=config.gamma, entropy_coefficient=config.entropy_coefficient,
-        value_coefficient=config.value_coefficient, clip_norm=config.clip_norm,
-        mask_optimizer=config.mask_optimizer,
-        mask_loss_weight=config.mask_loss_weight,
-        mask_learning_rate=config.mask_learning_rate,
-        mask_clip_norm=config.mask_clip_norm, delta=config.delta,
-        sparsity_weight=config.sparsity_weight,
-        recent_frames_capacity=config.recent_frames_capacity,
-        mask_pairs=config.mask_pairs,
-        mask_start_update=config.mask_start_update, seed=config.seed,
-        train_step_counter=self.train_step)
+        time_step_spec, action_spec, self.network,
+        optimizer=a2c.pytorch_rmsprop(config.rmsprop), variant=config.variant,
+        loss=config.loss, num_envs=config.num_envs,
+        mask=config.mask if joint else None,
+        mask_optimizer=(a2c.mask_adam(config.mask.adam)
+                        if joint and config.mask.update == 'separate' else None),
+        seed=config.seed, train_step_counter=self.train_step)
     self.checkpointer = common.Checkpointer(
         ckpt_dir=os.path.join(root_dir, 'checkpoints'), max_to_keep=2,
         agent=self.agent, history=self.history, mask_health=self.mask_health,
         global_step=self.train_step)
     self.start_update = int(self.train_step.numpy())
-    write_config(config, root_dir)
+    run_files.write_config(root_dir, dict(
+        config_lib.to_dict(config),
+        resolved_precision=precisions.resolve(config.precision),
+        package_version=provenance.package_version(),
+        git_commit=provenance.git_commit()))
     self.env = envs.make_environment(
         config.game, num_envs=config.num_envs,
         seed=config.seed + 7919 * self.start_update, **self._env_options())
@@ -239,29 +176,27 @@ class A2CRun:
         num_steps=config.num_envs * config.rollout_steps * 1000)
     self._iteration = common.function(self._iteration_fn)
     self.evaluator = None
-    if config.eval_every:
-      self.evaluator = PolicyEvaluator(
-          self.agent.policy if config.eval_policy == 'greedy'
+    if config.eval.every:
+      self.evaluator = policy_evaluation.PolicyEvaluator(
+          self.agent.policy if config.eval.policy == 'greedy'
           else self.agent.collect_policy,
-          envs.make_environment(config.game, num_envs=config.eval_games,
+          envs.make_environment(config.game, num_envs=config.eval.games,
                                 seed=_EVAL_SEED_OFFSET, **self._env_options()))
 
   def _env_options(self) -> Dict[str, bool]:
     if self.config.game.lower() == envs.SPRITES.lower():
       return {}
-    return {'clip_rewards': self.config.clip_rewards,
-            'episodic_life': self.config.episodic_life,
-            'zero_frame_stack': self.config.zero_frame_stack}
+    return dataclasses.asdict(self.config.env)
 
   def _evaluation_due(self, update: int) -> bool:
-    every = self.config.eval_every
+    every = self.config.eval.every
     return bool(every) and update > 0 and (update % every == 0
                                            or update == self.total_updates)
 
-  def _evaluate(self, update: int, eval_log: '_CsvLog', writer):
-    """Plays `eval_games` complete games with the current weights; logs them."""
+  def _evaluate(self, update: int, eval_log: run_files.CsvLog, writer):
+    """Plays `eval.games` complete games with the current weights; logs them."""
     games = self.evaluator.play(self.config.seed + _EVAL_SEED_OFFSET
-                                + 7919 * (update // self.config.eval_every))
+                                + 7919 * (update // self.config.eval.every))
     frames = update * self.frames_per_update
     eval_log.append([(frames, update, i, game.raw_return, game.agent_steps)
                      for i, game in enumerate(games)])
@@ -308,14 +243,16 @@ class A2CRun:
       logging.info('Resuming %s at update %d (%d frames)', self.root_dir, update,
                    update * self.frames_per_update)
     resumed_frames = update * self.frames_per_update
-    episodes_log = _CsvLog(os.path.join(self.root_dir, EPISODES_CSV), _EPISODE_FIELDS,
-                           resumed_frames)
-    eval_log = _CsvLog(os.path.join(self.root_dir, EVAL_CSV), _EVAL_FIELDS,
-                       resumed_frames)
+    episodes_log = run_files.CsvLog(
+        os.path.join(self.root_dir, run_files.EPISODES_CSV), run_files.EPISODE_FIELDS,
+        resumed_frames)
+    eval_log = run_files.CsvLog(os.path.join(self.root_dir, run_files.EVAL_CSV),
+                                run_files.EVAL_FIELDS, resumed_frames)
     writer = tf.summary.create_file_writer(os.path.join(self.root_dir, 'train'))
+    schedule = config.schedule
     progbar = (tf.keras.utils.Progbar(self.total_updates,
                                       stateful_metrics=['frames/s', 'return'])
-               if config.progress else None)
+               if schedule.progress else None)
     seen_episodes = self.env.num_finished_episodes
     time_step = self.tf_env.reset()
     losses = {}
@@ -324,7 +261,7 @@ class A2CRun:
       # An evaluation cut by a stop is redone: its rows were dropped or never written.
       if self._evaluation_due(update) and not eval_log.has_frames(resumed_frames):
         self._evaluate(update, eval_log, writer)
-      last_time, last_update = time.perf_counter(), update
+      last_time, last_update, paused = time.perf_counter(), update, 0.0
       with writer.as_default():
         while update < target:
           time_step, losses = self._iteration(time_step)
@@ -337,24 +274,24 @@ class A2CRun:
             self.history.add(records)
             episodes_log.append([(frames, r.raw_return, r.agent_steps)
                                  for r in records])
-          if watch_mask and update > config.mask_start_update:
+          if watch_mask and update > config.mask.start_update:
             self.mask_health.observe(update, float(losses['rollout_mask_mean']))
-          if update % config.summary_every == 0 or update == target:
+          if update % schedule.summary_every == 0 or update == target:
             now = time.perf_counter()
             fps = (update - last_update) * self.frames_per_update / max(
-                now - last_time, 1e-9)
+                now - last_time - paused, 1e-9)
             self._write_scalars(losses, frames, fps)
             if progbar:
               progbar.update(update, [('frames/s', fps), ('return', self.history.means()
                                                           .get('raw_return', np.nan))])
-          if update % config.image_every == 0 and self.network.attention_module:
+            last_time, last_update, paused = now, update, 0.0
+          if update % schedule.image_every == 0 and self.network.attention_module:
             self._write_mask_images(time_step.observation, frames)
           if self._evaluation_due(update):
+            started = time.perf_counter()
             self._evaluate(update, eval_log, writer)
-          if update % config.summary_every == 0 or update == target:
-            # Evaluations and summaries do not count against training speed.
-            last_time, last_update = time.perf_counter(), update
-          if update % config.checkpoint_every == 0 and update < target:
+            paused += time.perf_counter() - started   # not training time
+          if update % schedule.checkpoint_every == 0 and update < target:
             self.checkpointer.save(global_step=self.train_step)
     finally:
       # Whatever stops the loop, the work done so far is kept.
@@ -369,8 +306,8 @@ class A2CRun:
       result.update(self.mask_health.record())
     if update >= self.total_updates:
       self.save_policy()
-      write_done(self.root_dir, dict(result, total_frames=self.config.total_frames,
-                                     updates=update))
+      run_files.write_done(self.root_dir, dict(
+          result, total_frames=self.config.total_frames, updates=update))
     return result
 
   def _write_scalars(self, losses, frames: int, fps: float):
@@ -390,8 +327,9 @@ class A2CRun:
   def _write_mask_images(self, observations, frames: int, max_outputs: int = 4):
     observations = observations[:max_outputs]
     masks = self.network.mask(observations)
-    tf.summary.image('mask/overlay', mask_pretraining.mask_overlay(
-        attention.preprocess_frames(observations), masks), frames, max_outputs)
+    tf.summary.image('mask/overlay', plots.mask_overlay(
+        attention.preprocess_frames(observations).numpy(), masks.numpy()), frames,
+        max_outputs)
 
   def save_policy(self):
     """The greedy policy, as a `PolicySaver` SavedModel in `root_dir/policy`."""
@@ -402,94 +340,6 @@ class A2CRun:
     self.env.close()
     if self.evaluator:
       self.evaluator.close()
-
-
-class _CsvLog:
-  """Appends rows to a CSV; on resume, drops the rows the checkpoint lacks.
-
-  Rows are keyed by their first column, the frames at which they were logged: rows
-  after `resumed_frames` came from updates the checkpoint does not hold, and are
-  made again.
-  """
-
-  def __init__(self, path: str, fields: Sequence[str], resumed_frames: int):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    kept = []
-    if os.path.exists(path):
-      with open(path, newline='') as f:
-        kept = [row for row in csv.DictReader(f)
-                if int(row[fields[0]]) <= resumed_frames]
-    self._kept = kept
-    # Rewritten whole, then renamed over the old file, so a crash leaves one intact.
-    temporary = path + '.tmp'
-    with open(temporary, 'w', newline='') as f:
-      writer = csv.DictWriter(f, fields)
-      writer.writeheader()
-      writer.writerows(kept)
-    os.replace(temporary, path)
-    self._fields = fields
-    self._file = open(path, 'a', newline='')
-    self._writer = csv.writer(self._file)
-
-  def has_frames(self, frames: int) -> bool:
-    """Whether rows logged at `frames` survived the resume."""
-    return any(int(row[self._fields[0]]) == frames for row in self._kept)
-
-  def last_mean(self) -> Dict[str, float]:
-    """The mean raw score of the rows at the last logged frames (kept rows only)."""
-    if not self._kept:
-      return {}
-    last = max(int(row[self._fields[0]]) for row in self._kept)
-    scores = [float(row['raw_return']) for row in self._kept
-              if int(row[self._fields[0]]) == last]
-    return {'eval_raw_return_mean': float(np.mean(scores)),
-            'eval_raw_return_std': float(np.std(scores)), 'eval_frames': last}
-
-  def append(self, rows: Sequence[Sequence[float]]):
-    self._writer.writerows(rows)
-    self._file.flush()
-
-  def close(self):
-    self._file.close()
-
-
-class PolicyEvaluator:
-  """Plays complete games (all lives) with a policy, one per env of its own batch.
-
-  Each env's first game counts, so that short games are not favoured over long ones
-  (taking the first N games to end from a batch would be). Scores are raw (unclipped)
-  game scores.
-  """
-
-  def __init__(self, policy, env: batched.BatchedFrameEnvironment,
-               chunk_steps: int = 50):
-    """`env`: the evaluation envs (batch size = games per evaluation)."""
-    self.env = env
-    self._tf_env = tf_py_environment.TFPyEnvironment(env)
-    driver = dynamic_step_driver.DynamicStepDriver(
-        self._tf_env, policy, observers=[], num_steps=env.batch_size * chunk_steps)
-    self._chunk_steps = chunk_steps
-    self._run = common.function(
-        lambda time_step: driver.run(time_step, (),
-                                     maximum_iterations=self._chunk_steps)[0])
-
-  def play(self, seed: int) -> List[batched.EpisodeRecord]:
-    """One complete game per env from `seed`; the records in env order."""
-    self.env.reseed(seed)
-    seen = self.env.num_finished_episodes
-    time_step = self._tf_env.reset()
-    firsts = {}
-    # Every game ends: Atari truncates at `max_episode_frames`, a sprite ball lands.
-    while len(firsts) < self.env.batch_size:
-      time_step = self._run(time_step)
-      new = self.env.num_finished_episodes - seen
-      seen = self.env.num_finished_episodes
-      for record in self.env.finished_episodes(last=new) if new else []:
-        firsts.setdefault(record.env_index, record)
-    return [firsts[i] for i in range(self.env.batch_size)]
-
-  def close(self):
-    self.env.close()
 
 
 class MaskHealth(tf.Module):
@@ -514,7 +364,7 @@ class MaskHealth(tf.Module):
     elif self.recovered_update < 0 and mask_mean > MASK_RECOVERED_ABOVE:
       self.recovered_update.assign(update)
 
-  def record(self) -> Dict[str, Optional[int]]:
+  def record(self) -> Dict[str, Any]:
     """{'mask_collapsed_update', 'mask_recovered_update'}: an update, or None."""
     def value(variable):
       update = int(variable.numpy())
@@ -523,51 +373,3 @@ class MaskHealth(tf.Module):
             'mask_recovered_update': value(self.recovered_update)}
 
 
-def read_episodes(root_dir: str) -> np.ndarray:
-  """A run's finished games: float64 [E, 3] of (frames, raw_return, agent_steps)."""
-  return _read_csv(os.path.join(root_dir, EPISODES_CSV), len(_EPISODE_FIELDS))
-
-
-def read_evaluations(root_dir: str) -> np.ndarray:
-  """A run's evaluation games: float64 [E, 5] of (frames, update, game, raw_return,
-  agent_steps), in the order played."""
-  return _read_csv(os.path.join(root_dir, EVAL_CSV), len(_EVAL_FIELDS))
-
-
-def _read_csv(path: str, columns: int) -> np.ndarray:
-  if not os.path.exists(path):
-    return np.zeros((0, columns))
-  with warnings.catch_warnings():    # a header and no rows yet
-    warnings.simplefilter('ignore', UserWarning)
-    data = np.loadtxt(path, delimiter=',', skiprows=1, ndmin=2)
-  return data.reshape(-1, columns)
-
-
-def write_config(config: A2CConfig, root_dir: str):
-  """Records the run's settings and provenance in config.json (atomically)."""
-  record = dict(dataclasses.asdict(config),
-                resolved_precision=precisions.resolve(config.precision),
-                package_version=provenance.package_version(),
-                git_commit=provenance.git_commit())
-  os.makedirs(root_dir, exist_ok=True)
-  path = os.path.join(root_dir, CONFIG_JSON)
-  with open(path + '.tmp', 'w') as f:
-    json.dump(record, f, indent=2)
-  os.replace(path + '.tmp', path)
-
-
-def write_done(root_dir: str, record: Dict[str, float]):
-  """Marks a run finished (atomically: written aside, then renamed)."""
-  path = os.path.join(root_dir, DONE_JSON)
-  with open(path + '.tmp', 'w') as f:
-    json.dump(record, f, indent=2)
-  os.replace(path + '.tmp', path)
-
-
-def finished_frames(root_dir: str) -> int:
-  """The frame budget a run finished with, or 0 if it has not finished."""
-  path = os.path.join(root_dir, DONE_JSON)
-  if not os.path.exists(path):
-    return 0
-  with open(path) as f:
-    return int(json.load(f)['total_frames'])

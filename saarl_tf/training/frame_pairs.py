@@ -5,23 +5,8 @@ play (paper, "Method"). A pair is two distinct time steps of one environment, wi
 one episode, at most `max_gap` agent steps apart, in either order.
 """
 
-from typing import NamedTuple
-
 import numpy as np
 from tf_agents.trajectories import time_step as ts
-
-
-class FramePairs(NamedTuple):
-  """A batch of P pairs and where they came from.
-
-  source, target: uint8 [P, H, W, C'] frames (C' = 1 with `newest_frame_only`).
-  env, source_step, target_step: int64 [P] indices into the trajectory batch.
-  """
-  source: np.ndarray
-  target: np.ndarray
-  env: np.ndarray
-  source_step: np.ndarray
-  target_step: np.ndarray
 
 
 def episode_ids(step_types: np.ndarray) -> np.ndarray:
@@ -63,42 +48,3 @@ def valid_pair_indices(step_types: np.ndarray, max_gap: int) -> np.ndarray:
   if not rows:
     return np.zeros((0, 3), np.int64)
   return np.concatenate(rows).astype(np.int64)
-
-
-def sample_frame_pairs(observations: np.ndarray,
-                       step_types: np.ndarray,
-                       num_pairs: int,
-                       max_gap: int,
-                       rng: np.random.Generator,
-                       newest_frame_only: bool = True) -> FramePairs:
-  """Draws pairs uniformly, with replacement, from all valid pairs of a batch.
-
-  Args:
-    observations: uint8 [N, T, H, W, C] stacked frames, newest frame last.
-    step_types: int [N, T] tf-agents step types of the same steps.
-    num_pairs: P, the number of pairs returned.
-    max_gap: the largest distance between source and target, in agent steps.
-    rng: the random generator to draw from.
-    newest_frame_only: keep only the newest frame of each stack (C' = 1), which is
-      what the attention module sees.
-
-  Returns:
-    `FramePairs` with P pairs.
-
-  Raises:
-    ValueError: no two steps of one episode lie within `max_gap` of each other.
-  """
-  observations = np.asarray(observations)
-  if observations.ndim != 5 or observations.shape[:2] != np.shape(step_types):
-    raise ValueError(
-        f'observations must be [N, T, H, W, C] matching step_types [N, T]; got '
-        f'{observations.shape} and {np.shape(step_types)}')
-  candidates = valid_pair_indices(step_types, max_gap)
-  if not len(candidates):
-    raise ValueError(f'no two steps of one episode lie within max_gap={max_gap} '
-                     'agent steps in this batch')
-  env, source_step, target_step = candidates[
-      rng.integers(0, len(candidates), num_pairs)].T
-  frames = observations[..., -1:] if newest_frame_only else observations
-  return FramePairs(frames[env, source_step], frames[env, target_step],
-                    env, source_step, target_step)

@@ -1,12 +1,10 @@
-"""The synthetic sprites environment and the frame-pair sampler."""
+"""The synthetic sprites environment: specs, exact ground truth, episodes."""
 
 import numpy as np
-import pytest
 from tf_agents.environments import utils as env_utils
 from tf_agents.trajectories import time_step as ts
 
 from saarl_tf.envs import sprites
-from saarl_tf.training import frame_pairs
 
 FIRST, MID, LAST = ts.StepType.FIRST, ts.StepType.MID, ts.StepType.LAST
 
@@ -102,54 +100,3 @@ def test_episode_boundaries_and_frame_stack_reset():
     # A new episode's stack repeats its first frame: nothing of the old one.
     for k in range(3):
       np.testing.assert_array_equal(first_obs[..., k], first_obs[..., -1])
-
-
-def test_episode_ids_split_at_first_and_after_last():
-  step_types = np.array([[FIRST, MID, LAST, FIRST, MID, MID],
-                         [MID, LAST, FIRST, LAST, FIRST, MID]])
-  np.testing.assert_array_equal(frame_pairs.episode_ids(step_types),
-                                [[1, 1, 1, 2, 2, 2], [0, 0, 1, 1, 2, 2]])
-
-
-def test_valid_pairs_stay_in_one_episode_and_within_the_gap():
-  step_types = np.array([[FIRST, MID, MID, LAST, FIRST, MID, MID, MID]])
-  pairs = frame_pairs.valid_pair_indices(step_types, max_gap=2)
-  as_set = {tuple(p) for p in pairs}
-  # Episode 1 = steps 0..3, episode 2 = steps 4..7; gaps 1 and 2, both orders.
-  expected = set()
-  for lo, hi in ((0, 3), (4, 7)):
-    for s in range(lo, hi + 1):
-      for t in range(lo, hi + 1):
-        if 1 <= abs(s - t) <= 2:
-          expected.add((0, s, t))
-  assert as_set == expected and len(pairs) == len(expected)
-
-
-def test_sampled_pairs_come_from_the_trajectory():
-  env = sprites.SpritesEnvironment(num_envs=4, seed=2)
-  steps = _random_steps(env, 30)
-  observations = np.swapaxes(steps.observation, 0, 1)   # [N, T, 84, 84, 4]
-  step_types = steps.step_type.T                          # [N, T]
-  rng = np.random.default_rng(0)
-  pairs = frame_pairs.sample_frame_pairs(observations, step_types, num_pairs=64,
-                                         max_gap=5, rng=rng)
-  assert pairs.source.shape == (64, 84, 84, 1) and pairs.source.dtype == np.uint8
-  ids = frame_pairs.episode_ids(step_types)
-  gaps = np.abs(pairs.target_step - pairs.source_step)
-  assert ((gaps >= 1) & (gaps <= 5)).all()
-  np.testing.assert_array_equal(ids[pairs.env, pairs.source_step],
-                                ids[pairs.env, pairs.target_step])
-  np.testing.assert_array_equal(
-      pairs.target, observations[pairs.env, pairs.target_step][..., -1:])
-  assert (pairs.source_step > pairs.target_step).any()  # both orders drawn
-  assert len(np.unique(pairs.env)) > 1
-
-
-def test_pairs_fail_clearly_without_a_valid_pair():
-  step_types = np.array([[LAST, LAST, LAST]])
-  observations = np.zeros((1, 3, 84, 84, 4), np.uint8)
-  with pytest.raises(ValueError, match='max_gap=3'):
-    frame_pairs.sample_frame_pairs(observations, step_types, 4, 3,
-                                   np.random.default_rng(0))
-  with pytest.raises(ValueError, match='max_gap must be at least 1'):
-    frame_pairs.valid_pair_indices(step_types, 0)

@@ -1,26 +1,34 @@
-"""Offline training of the attention module on random-policy frames.
+"""Offline training on frame pairs: the attention mask's pre-training, and Transporter's.
 
 The paper's multi-task and transfer protocols pre-train the mask on frames that a
 random policy collects (Asteroids + Assault + MsPacman for the universal mask,
-JourneyEscape for transfer), then freeze it. This module collects such frames, samples
-(x_s, x_t) pairs from them and minimises L_mask, with TensorBoard summaries, a progress
-bar and checkpoints that resume exactly (weights, Adam slots, step, and the state of
-the pair-sampling random generator).
+JourneyEscape for transfer), then freeze it; the keypoint comparison trains
+Transporter on the same frames. Both are Adam on a loss of (x_s, x_t) pairs drawn
+from the same episode of one env, at most `max_gap` agent steps apart: one
+`PairTrainer` with the model's loss function, and one resumable loop,
+`train_on_pairs`, with TensorBoard summaries, a progress bar and checkpoints that
+resume exactly (weights, Adam slots, step, and the pair sampler's random state).
 """
 
 import os
 import time
-from typing import Dict, List, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
 from tf_agents.utils import common
 
+from saarl_tf import config as config_lib
 from saarl_tf import envs
-from saarl_tf import mask_metrics
+from saarl_tf import plots
 from saarl_tf.models import attention
+from saarl_tf.models import transporter as transporter_lib
 from saarl_tf.training import frame_pairs
+
+# loss_fn(model, source, target) -> (losses with a scalar 'total', model outputs).
+PairLoss = Callable[[tf.keras.Model, tf.Tensor, tf.Tensor],
+                    Tuple[Dict[str, tf.Tensor], object]]
 
 
 class FrameDataset(NamedTuple):
@@ -36,7 +44,7 @@ class FrameDataset(NamedTuple):
 
 
 def collect_random_frames(games: Sequence[str], num_envs: int, steps_per_env: int,
-                          seed: int = 0) -> FrameDataset:
+                          seed: int) -> FrameDataset:
   """Plays each game with a uniformly random policy and keeps the newest frames.
 
   Args:
@@ -67,38 +75,47 @@ def collect_random_frames(games: Sequence[str], num_envs: int, steps_per_env: in
   return FrameDataset(np.concatenate(frames), np.concatenate(step_types), names)
 
 
-class MaskPretrainer(tf.Module):
-  """Adam on L_mask over pairs drawn from a `FrameDataset`, in one `tf.function`."""
+def mask_pair_loss(mask_loss: config_lib.MaskLossConfig) -> PairLoss:
+  """L_mask of the attention module on a batch of pairs (`attention.mask_loss`)."""
+  def loss_fn(model, source, target):
+    outputs = model((source, target), training=True)
+    return attention.mask_loss(target, outputs, mask_loss.delta,
+                               mask_loss.sparsity_weight), outputs
+  return loss_fn
 
-  def __init__(self,
-               model: attention.SelfSupervisedAttention,
-               dataset: FrameDataset,
-               batch_size: int = 32,
-               max_gap: int = 59,
-               learning_rate: float = 1e-3,
-               clip_norm: float = 0.5,
-               delta: float = 0.01,
-               sparsity_weight: float = 1e-3,
-               seed: int = 0):
+
+def transporter_pair_loss(model, source, target):
+  """Transporter's L2 reconstruction loss on a batch of pairs."""
+  outputs = model((source, target), training=True)
+  return {'total': transporter_lib.transporter_loss(target, outputs)}, outputs
+
+
+class PairTrainer(tf.Module):
+  """Adam on a pair loss over pairs drawn from a `FrameDataset`, in one `tf.function`."""
+
+  def __init__(self, model: tf.keras.Model, loss_fn: PairLoss, dataset: FrameDataset,
+               batch_size: int, max_gap: int, learning_rate: float, clip_norm: float,
+               seed: int):
     """Prepares training.
 
     Args:
-      model: the attention module to train.
+      model: the model to train; `model((source, target))` gives its outputs and
+        `model.create_variables()` builds it.
+      loss_fn: the pair loss (`mask_pair_loss`, `transporter_pair_loss`).
       dataset: frames to draw pairs from.
       batch_size: pairs per update.
       max_gap: pairs are at most this many agent steps apart, in one episode (the
         authors' code keeps each env's last 60 observations).
-      learning_rate: Adam's step size.
-      clip_norm: gradients are clipped to this global norm.
-      delta: threshold of the reconstruction term, on squared errors of [0, 1] pixels.
-      sparsity_weight: lambda_m, the weight of the mask's L1 term.
+      learning_rate, clip_norm: Adam's step size and global gradient-norm clip.
       seed: seeds the pair sampler.
+
+    Raises:
+      ValueError: the dataset holds no pair within `max_gap`.
     """
-    super().__init__(name='mask_pretrainer')
+    super().__init__(name='pair_trainer')
     self.model = model
     self.batch_size = batch_size
-    self.delta = delta
-    self.sparsity_weight = sparsity_weight
+    self._loss_fn = loss_fn
     num_envs, num_steps = dataset.step_types.shape
     pairs = frame_pairs.valid_pair_indices(dataset.step_types, max_gap)
     if not len(pairs):
@@ -125,11 +142,10 @@ class MaskPretrainer(tf.Module):
 
   @tf.function
   def train_step(self):
-    """One Adam update; returns the loss terms and the batch's tensors."""
+    """One Adam update; returns the loss terms, the batch and the model's outputs."""
     source, target = self.sample_pairs()
     with tf.GradientTape() as tape:
-      outputs = self.model((source, target), training=True)
-      losses = attention.mask_loss(target, outputs, self.delta, self.sparsity_weight)
+      losses, outputs = self._loss_fn(self.model, source, target)
     variables = self.model.trainable_variables
     gradients = tape.gradient(losses['total'], variables)
     self.optimizer.apply_gradients(zip(gradients, variables))
@@ -137,27 +153,17 @@ class MaskPretrainer(tf.Module):
     return losses, source, target, outputs
 
 
-def mask_overlay(frames: tf.Tensor, masks: tf.Tensor) -> tf.Tensor:
-  """Frames with the mask in red, each pixel shaded by the cell it belongs to.
-
-  Args:
-    frames: float32 [B, H, W, 1] in [0, 1].
-    masks: float32 [B, m, m] in [0, 1].
-
-  Returns:
-    float32 [B, H, W, 3] in [0, 1].
-  """
-  size = int(frames.shape[1])
-  cells = mask_metrics.pixel_to_cell(np.arange(size), int(masks.shape[-1]))
-  upsampled = tf.gather(tf.gather(masks, cells, axis=1), cells, axis=2)[..., None]
-  gray = tf.concat([frames] * 3, axis=-1)
-  red = tf.constant([1.0, 0.0, 0.0])
-  return (1 - 0.6 * upsampled) * gray + 0.6 * upsampled * red
-
-
-def write_image_summaries(source, target, outputs: attention.AttentionOutputs,
-                          step, max_outputs: int = 4):
-  """x_s, x_t, x^_t, x^auto_t and Psi(x_t) over x_t, to the default summary writer."""
+def write_mask_summaries(losses, source, target, outputs: attention.AttentionOutputs,
+                         step: int, images: bool, max_outputs: int = 4):
+  """L_mask's terms, the mask's mean and cover; with `images`, x_s, x_t, x^_t,
+  x^auto_t and Psi(x_t) over x_t, to the default summary writer."""
+  for name, value in losses.items():
+    tf.summary.scalar(f'mask_loss/{name}', value, step)
+  tf.summary.scalar('mask/mean', losses['sparsity'], step)
+  tf.summary.scalar('mask/fraction_above_half', tf.reduce_mean(
+      tf.cast(outputs.target_mask >= 0.5, tf.float32)), step)
+  if not images:
+    return
   clip = lambda x: tf.clip_by_value(x, 0.0, 1.0)
   tf.summary.image('pairs/source', source, step, max_outputs)
   tf.summary.image('pairs/target', target, step, max_outputs)
@@ -166,19 +172,30 @@ def write_image_summaries(source, target, outputs: attention.AttentionOutputs,
   tf.summary.image('pairs/auto_reconstruction', clip(outputs.auto_reconstruction),
                    step, max_outputs)
   tf.summary.image('pairs/target_mask_overlay',
-                   mask_overlay(target, outputs.target_mask), step, max_outputs)
+                   plots.mask_overlay(target.numpy(), outputs.target_mask.numpy()),
+                   step, max_outputs)
 
 
-def pretrain_mask(trainer: MaskPretrainer,
-                  root_dir: str,
-                  num_steps: int,
-                  summary_every: int = 100,
-                  image_every: int = 1000,
-                  checkpoint_every: int = 1000,
-                  progress: bool = True) -> Dict[str, float]:
+def write_transporter_summaries(losses, source, target,
+                                outputs: transporter_lib.TransporterOutputs,
+                                step: int, images: bool, max_outputs: int = 4):
+  """Transporter's loss; with `images`, x_s, x_t and the reconstruction."""
+  del source
+  tf.summary.scalar('transporter_loss/total', losses['total'], step)
+  if images:
+    tf.summary.image('pairs/target', target, step, max_outputs)
+    tf.summary.image('pairs/reconstruction',
+                     tf.clip_by_value(outputs.reconstruction, 0.0, 1.0), step,
+                     max_outputs)
+
+
+def train_on_pairs(trainer: PairTrainer, root_dir: str, num_steps: int,
+                   schedule: config_lib.ScheduleConfig,
+                   write_summaries: Callable[..., None]) -> Dict[str, float]:
   """Trains until `trainer.step == num_steps`, resuming from `root_dir` if it can.
 
-  Writes TensorBoard summaries to `root_dir/train` and checkpoints to
+  Writes TensorBoard summaries to `root_dir/train` (`write_summaries(losses, source,
+  target, outputs, step, images)`, plus speed) and checkpoints to
   `root_dir/checkpoints` (every `checkpoint_every` steps and at the end).
 
   Returns:
@@ -190,10 +207,10 @@ def pretrain_mask(trainer: MaskPretrainer,
       step=trainer.step)
   start = int(trainer.step.numpy())
   if start:
-    logging.info('Resumed mask pre-training at step %d from %s', start, root_dir)
+    logging.info('Resumed training on pairs at step %d from %s', start, root_dir)
   writer = tf.summary.create_file_writer(os.path.join(root_dir, 'train'))
   progbar = (tf.keras.utils.Progbar(num_steps, stateful_metrics=['steps/s'])
-             if progress else None)
+             if schedule.progress else None)
   if progbar:
     progbar.update(start)
   losses = {}
@@ -202,55 +219,20 @@ def pretrain_mask(trainer: MaskPretrainer,
     while int(trainer.step.numpy()) < num_steps:
       losses, source, target, outputs = trainer.train_step()
       step = int(trainer.step.numpy())
-      if step % summary_every == 0 or step == num_steps:
+      images = step % schedule.image_every == 0 or step == num_steps
+      if step % schedule.summary_every == 0 or step == num_steps:
         now = time.perf_counter()
         steps_per_second = (step - last_step) / max(now - last_time, 1e-9)
         last_time, last_step = now, step
-        for name, value in losses.items():
-          tf.summary.scalar(f'mask_loss/{name}', value, step)
-        tf.summary.scalar('mask/mean', losses['sparsity'], step)
-        tf.summary.scalar('mask/fraction_above_half', tf.reduce_mean(
-            tf.cast(outputs.target_mask >= 0.5, tf.float32)), step)
+        write_summaries(losses, source, target, outputs, step, images)
         tf.summary.scalar('speed/steps_per_second', steps_per_second, step)
         if progbar:
           progbar.update(step, [('loss', float(losses['total'])),
-                                ('mask_mean', float(losses['sparsity'])),
                                 ('steps/s', steps_per_second)])
-      if step % image_every == 0 or step == num_steps:
-        write_image_summaries(source, target, outputs, step)
-      if step % checkpoint_every == 0 and step < num_steps:
+      elif images:
+        write_summaries(losses, source, target, outputs, step, images)
+      if step % schedule.checkpoint_every == 0 and step < num_steps:
         checkpointer.save(global_step=step)
   checkpointer.save(global_step=trainer.step.numpy())
   writer.flush()
   return {name: float(value) for name, value in losses.items()}
-
-
-def masks_of(model: attention.SelfSupervisedAttention, observations: np.ndarray,
-             batch_size: int = 256) -> np.ndarray:
-  """Psi of many observations, float32 [F, 7, 7], in batches.
-
-  Args:
-    observations: uint8 [F, 84, 84, C] (the newest channel is used).
-  """
-  mask_fn = tf.function(model.mask, reduce_retracing=True)
-  return np.concatenate([
-      mask_fn(tf.constant(observations[i:i + batch_size])).numpy()
-      for i in range(0, len(observations), batch_size)])
-
-
-def restore_attention(checkpoint_dir: str,
-                      model: Optional[attention.SelfSupervisedAttention] = None
-                      ) -> attention.SelfSupervisedAttention:
-  """Loads the attention module's weights from a pre-training checkpoint directory.
-
-  Raises:
-    FileNotFoundError: no checkpoint in `checkpoint_dir`.
-  """
-  latest = tf.train.latest_checkpoint(checkpoint_dir)
-  if latest is None:
-    raise FileNotFoundError(f'No attention checkpoint in {checkpoint_dir!r}: '
-                            'expected the checkpoints/ folder of a mask pre-training run')
-  model = model or attention.SelfSupervisedAttention()
-  model.create_variables()
-  tf.train.Checkpoint(model=model).read(latest).expect_partial()
-  return model

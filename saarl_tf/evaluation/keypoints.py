@@ -16,7 +16,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 import tensorflow as tf
 
-from saarl_tf import mask_metrics
+from saarl_tf.models import geometry
 
 
 def _refined_positions(masks: np.ndarray, rows: np.ndarray, cols: np.ndarray
@@ -58,9 +58,9 @@ def cell_territory_centres(mask_size: int, frame_size: int = 84) -> np.ndarray:
   """float [mask_size]: the mean pixel coordinate of the pixels each cell stands for.
 
   Pixels belong to the cell whose receptive field is centred nearest
-  (`mask_metrics.pixel_to_cell`); the edge cells also stand for the frame's border.
+  (`geometry.pixel_to_cell`); the edge cells also stand for the frame's border.
   """
-  cells = mask_metrics.pixel_to_cell(np.arange(frame_size), mask_size)
+  cells = geometry.pixel_to_cell(np.arange(frame_size), mask_size)
   return np.array([np.arange(frame_size)[cells == i].mean() for i in range(mask_size)])
 
 

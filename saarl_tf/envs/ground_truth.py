@@ -1,10 +1,13 @@
-"""Atari frames with ground-truth object boxes, from OCAtari (the `eval` extra).
+"""Frames with ground-truth objects: exact on sprites, OCAtari's on Atari.
 
-OCAtari reads object positions from the console's RAM. It steps its own gymnasium ALE
-environment one frame at a time; this module applies the same preprocessing as
-`AtariVectorEnv` (max over the last two of 4 skipped frames, grayscale, area resize to
-84x84, 4-frame stack) and maps OCAtari's boxes from the 160x210 screen to 84x84 pixels,
-so masks computed on these observations can be scored against the boxes.
+`labelled_frames(game, ...)` is the one source of labelled frames for mask quality,
+export scores and keypoints. Sprites draws its objects itself, so its boxes, centres
+and pixels are exact. On Atari, OCAtari (the `eval` extra) reads object positions from
+the console's RAM. It steps its own gymnasium ALE environment one frame at a time;
+this module applies the same preprocessing as `AtariVectorEnv` (max over the last two
+of 4 skipped frames, grayscale, area resize to 84x84, 4-frame stack) and maps
+OCAtari's boxes from the 160x210 screen to 84x84 pixels, so masks computed on these
+observations can be scored against the boxes.
 """
 
 from typing import NamedTuple
@@ -12,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from saarl_tf.envs import games
+from saarl_tf.envs import sprites
 
 _SCREEN_HEIGHT, _SCREEN_WIDTH = 210, 160
 _FRAME_SIZE = 84
@@ -120,3 +124,32 @@ def collect_labelled_frames(game: str, num_frames: int, seed: int = 0,
   centres = np.stack([(boxes[..., 0] + boxes[..., 2]) / 2,
                       (boxes[..., 1] + boxes[..., 3]) / 2], axis=-1)
   return LabelledFrames(np.stack(observations), centres, boxes, pixels)
+
+
+def sprites_labelled_frames(num_frames: int, seed: int, num_envs: int = 16
+                            ) -> LabelledFrames:
+  """Random-policy sprites observations with their exact objects."""
+  env = sprites.SpritesEnvironment(num_envs=num_envs, seed=seed + 1000)
+  rng = np.random.default_rng(seed)
+  env.reset()
+  observations, centres, boxes, pixels = [], [], [], []
+  while len(observations) * num_envs < num_frames:
+    step = env.step(rng.integers(0, 3, num_envs).astype(np.int32))
+    observations.append(step.observation)
+    centres.append(env.object_centres())
+    boxes.append(env.object_boxes().astype(np.float32))
+    pixels.append(env.object_masks().any(axis=1))
+  return LabelledFrames(*(np.concatenate(part)[:num_frames]
+                          for part in (observations, centres, boxes, pixels)))
+
+
+def labelled_frames(game: str, num_frames: int, seed: int) -> LabelledFrames:
+  """Random-policy observations of `game` with their objects' centres, boxes, pixels.
+
+  Raises:
+    ImportError: an Atari game without OCAtari installed (the `eval` extra).
+    ValueError: OCAtari has no object extraction for the game.
+  """
+  if game.lower() == games.SPRITES.lower():
+    return sprites_labelled_frames(num_frames, seed)
+  return collect_labelled_frames(game, num_frames, seed=seed)

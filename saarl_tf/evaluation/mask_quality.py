@@ -1,44 +1,18 @@
 """How well an attention mask covers ground-truth objects.
 
-The mask is a coarse grid (7x7 over an 84x84 frame) computed by a conv stack with
-'valid' padding, so ground truth is compared at the mask's own resolution and in its
-own geometry: mask cell i looks at (and, through the decoder, paints) the pixels of its
-receptive field, centred on pixel `first_centre + i * stride` (17.5 + 8 i for the
-authors' stack: cells 0..6 centre on pixels 17.5..65.5, not on a uniform 12-pixel grid).
-A pixel belongs to the cell whose receptive field is centred nearest to it.
+Ground truth is compared at the mask's own resolution and in its own geometry
+(`models.geometry`: a pixel belongs to the cell whose receptive field is centred
+nearest to it). `mask_quality_on` scores a model on held-out labelled frames of a game
+(`envs.ground_truth`), the one scoring that pre-training, export and the protocols use.
 """
 
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 
-from saarl_tf.models.attention import CONV_LAYERS
-
-
-def receptive_field_geometry(conv_layers: Sequence[Tuple[int, int, int]] = CONV_LAYERS
-                             ) -> Tuple[float, int]:
-  """(centre of cell 0's receptive field in input pixels, pixels between cells)."""
-  size, stride = 1, 1
-  for _, kernel, layer_stride in conv_layers:
-    size += (kernel - 1) * stride
-    stride *= layer_stride
-  return (size - 1) / 2, stride
-
-
-def pixel_to_cell(pixels: np.ndarray, mask_size: int,
-                  conv_layers: Sequence[Tuple[int, int, int]] = CONV_LAYERS
-                  ) -> np.ndarray:
-  """Pixel coordinates (float, any shape) -> int index of the nearest-centred cell."""
-  first_centre, stride = receptive_field_geometry(conv_layers)
-  cells = np.round((np.asarray(pixels, np.float64) - first_centre) / stride)
-  return np.clip(cells, 0, mask_size - 1).astype(np.int64)
-
-
-def cell_centres(mask_size: int,
-                 conv_layers: Sequence[Tuple[int, int, int]] = CONV_LAYERS) -> np.ndarray:
-  """float [mask_size]: the pixel coordinate each cell's receptive field centres on."""
-  first_centre, stride = receptive_field_geometry(conv_layers)
-  return first_centre + stride * np.arange(mask_size)
+from saarl_tf.envs import ground_truth
+from saarl_tf.models import attention
+from saarl_tf.models.geometry import pixel_to_cell
 
 
 def object_cells(object_pixels: np.ndarray, mask_size: int) -> np.ndarray:
@@ -86,3 +60,17 @@ def mask_quality(masks: np.ndarray, centres: np.ndarray,
       'num_frames': int(f),
       'num_objects': int(valid.sum()),
   }
+
+
+def mask_quality_on(model: attention.SelfSupervisedAttention, game: str,
+                    num_frames: int, seed: int
+                    ) -> Tuple[ground_truth.LabelledFrames, np.ndarray, Dict[str, float]]:
+  """(labelled frames, masks float32 [F, 7, 7], `mask_quality` dict) on `game`.
+
+  Raises:
+    ImportError, ValueError: no ground truth for the game (`ground_truth`).
+  """
+  labelled = ground_truth.labelled_frames(game, num_frames, seed)
+  masks = attention.masks_of(model, labelled.observations)
+  return labelled, masks, mask_quality(masks, labelled.centres,
+                                       labelled.object_pixels)

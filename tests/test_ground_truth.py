@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from saarl_tf.envs import atari_ground_truth
+from saarl_tf.envs import ground_truth
 
 pytest.importorskip('ocatari')
 
 
 def test_mspacman_boxes_sit_on_the_moving_objects():
-  labelled = atari_ground_truth.collect_labelled_frames('MsPacman', 6, seed=1)
+  labelled = ground_truth.collect_labelled_frames('MsPacman', 6, seed=1)
   assert labelled.observations.shape == (6, 84, 84, 4)
   assert labelled.observations.dtype == np.uint8
   visible = np.isfinite(labelled.boxes[..., 0])
@@ -28,4 +28,4 @@ def test_mspacman_boxes_sit_on_the_moving_objects():
 
 def test_unknown_game_fails_clearly():
   with pytest.raises(ValueError, match='Unknown Atari game'):
-    atari_ground_truth.collect_labelled_frames('NotAGame', 2)
+    ground_truth.collect_labelled_frames('NotAGame', 2)

@@ -1,0 +1,1 @@
+"""Scoring masks and keypoints against ground truth; depends only on envs and models."""

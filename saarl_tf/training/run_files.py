@@ -1,0 +1,135 @@
+"""The files of an A2C run directory, read and written in one place (TF-free).
+
+The layout (docs/ARCHITECTURE.md has the whole of it):
+  config.json     the run's settings (`config.A2CConfig`), the precision it resolved
+                  to, the package version and the git commit of the code that ran it
+  episodes.csv    every finished training game: frames when it ended, raw score,
+                  agent steps
+  eval.csv        every evaluation game: frames and update of the evaluation, game
+                  index, raw score, agent steps
+  done.json       written last, when the whole budget is done: final losses and
+                  scores, the last evaluation, when the mask collapsed and recovered
+
+CSV logs are appended as the run goes and cut back to the checkpoint on resume, so a
+row is never lost nor counted twice; JSON files are written aside and renamed.
+"""
+
+import csv
+import json
+import os
+from typing import Any, Dict, Optional, Sequence
+import warnings
+
+import numpy as np
+
+CONFIG_JSON = 'config.json'
+EPISODES_CSV = 'episodes.csv'
+EVAL_CSV = 'eval.csv'
+DONE_JSON = 'done.json'
+EPISODE_FIELDS = ('frames', 'raw_return', 'agent_steps')
+EVAL_FIELDS = ('frames', 'update', 'game', 'raw_return', 'agent_steps')
+
+
+class CsvLog:
+  """Appends rows to a CSV; on resume, drops the rows the checkpoint lacks.
+
+  Rows are keyed by their first column, the frames at which they were logged: rows
+  after `resumed_frames` came from updates the checkpoint does not hold, and are
+  made again.
+  """
+
+  def __init__(self, path: str, fields: Sequence[str], resumed_frames: int):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    kept = []
+    if os.path.exists(path):
+      with open(path, newline='') as f:
+        kept = [row for row in csv.DictReader(f)
+                if int(row[fields[0]]) <= resumed_frames]
+    self._kept = kept
+    # Rewritten whole, then renamed over the old file, so a crash leaves one intact.
+    temporary = path + '.tmp'
+    with open(temporary, 'w', newline='') as f:
+      writer = csv.DictWriter(f, fields)
+      writer.writeheader()
+      writer.writerows(kept)
+    os.replace(temporary, path)
+    self._fields = fields
+    self._file = open(path, 'a', newline='')
+    self._writer = csv.writer(self._file)
+
+  def has_frames(self, frames: int) -> bool:
+    """Whether rows logged at `frames` survived the resume."""
+    return any(int(row[self._fields[0]]) == frames for row in self._kept)
+
+  def last_mean(self) -> Dict[str, float]:
+    """The mean raw score of the rows at the last logged frames (kept rows only)."""
+    if not self._kept:
+      return {}
+    last = max(int(row[self._fields[0]]) for row in self._kept)
+    scores = [float(row['raw_return']) for row in self._kept
+              if int(row[self._fields[0]]) == last]
+    return {'eval_raw_return_mean': float(np.mean(scores)),
+            'eval_raw_return_std': float(np.std(scores)), 'eval_frames': last}
+
+  def append(self, rows: Sequence[Sequence[float]]):
+    self._writer.writerows(rows)
+    self._file.flush()
+
+  def close(self):
+    self._file.close()
+
+
+def read_episodes(root_dir: str) -> np.ndarray:
+  """A run's finished games: float64 [E, 3] of (frames, raw_return, agent_steps)."""
+  return _read_csv(os.path.join(root_dir, EPISODES_CSV), len(EPISODE_FIELDS))
+
+
+def read_evaluations(root_dir: str) -> np.ndarray:
+  """A run's evaluation games: float64 [E, 5] of (frames, update, game, raw_return,
+  agent_steps), in the order played."""
+  return _read_csv(os.path.join(root_dir, EVAL_CSV), len(EVAL_FIELDS))
+
+
+def _read_csv(path: str, columns: int) -> np.ndarray:
+  if not os.path.exists(path):
+    return np.zeros((0, columns))
+  with warnings.catch_warnings():    # a header and no rows yet
+    warnings.simplefilter('ignore', UserWarning)
+    data = np.loadtxt(path, delimiter=',', skiprows=1, ndmin=2)
+  return data.reshape(-1, columns)
+
+
+def write_json(path: str, record: Dict[str, Any]):
+  """Writes JSON atomically: aside, then renamed over `path`."""
+  os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+  with open(path + '.tmp', 'w') as f:
+    json.dump(record, f, indent=2)
+  os.replace(path + '.tmp', path)
+
+
+def write_config(root_dir: str, settings: Dict[str, Any]):
+  """Records a run's settings (and provenance) in config.json."""
+  write_json(os.path.join(root_dir, CONFIG_JSON), settings)
+
+
+def read_config(root_dir: str) -> Optional[Dict[str, Any]]:
+  """A run's recorded settings, or None if it has none."""
+  path = os.path.join(root_dir, CONFIG_JSON)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def write_done(root_dir: str, record: Dict[str, Any]):
+  """Marks a run finished: its final scores and losses in done.json."""
+  write_json(os.path.join(root_dir, DONE_JSON), record)
+
+
+def finished_frames(root_dir: str) -> int:
+  """The frame budget a run finished with, or 0 if it has not finished."""
+  path = os.path.join(root_dir, DONE_JSON)
+  if not os.path.exists(path):
+    return 0
+  with open(path) as f:
+    return int(json.load(f)['total_frames'])
