@@ -22,6 +22,7 @@ Experiments:
 """
 
 import os
+import sys
 
 from absl import app
 from absl import flags
@@ -29,6 +30,8 @@ from absl import logging
 
 from saarl_tf import config as config_lib
 from saarl_tf.envs import games as games_lib
+from saarl_tf.training import run_files
+from saarl_tf.training import stopping
 
 PROTOCOL_NAMES = ('single_task', 'multi_task', 'transfer')
 EXPERIMENTS = ('pretrain_mask', 'a2c', 'export') + PROTOCOL_NAMES + ('all', 'keypoints')
@@ -128,7 +131,18 @@ def _pretrain_config(games) -> config_lib.PretrainConfig:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
-  root_dir = _ROOT_DIR.value or os.path.join('runs', _EXPERIMENT.value)
+  try:
+    _run(_ROOT_DIR.value or os.path.join('runs', _EXPERIMENT.value))
+  except stopping.RunInterrupted as stop:
+    # The work is saved; say where, in one line, and end as the signal would.
+    print(f'saarl_tf: {stop}', file=sys.stderr)
+    sys.exit(stop.exit_code)
+  except run_files.SettingsChanged as error:
+    print(f'saarl_tf: {error}', file=sys.stderr)
+    sys.exit(2)
+
+
+def _run(root_dir: str):
   if _EXPERIMENT.value == 'export':
     _run_export()
     return
@@ -170,17 +184,34 @@ def _run_keypoints(root_dir: str):
     print(f.read())
 
 
+def _print_a2c_result(config: config_lib.A2CConfig, root_dir: str, result):
+  evaluation = (f'; evaluation {result["eval_raw_return_mean"]:.1f} at '
+                f'{result["eval_frames"]:,} frames' if 'eval_raw_return_mean' in result
+                else '')
+  print(f'{config.game} {config.variant}: mean raw score of the last 100 games '
+        f'{result.get("mean100_raw_return", float("nan")):.2f} after '
+        f'{config.total_frames:,} frames{evaluation}; results in {root_dir} '
+        f'({run_files.EPISODES_CSV}, {run_files.EVAL_CSV}, {run_files.DONE_JSON}, '
+        'train/ for TensorBoard)')
+
+
 def _run_a2c(root_dir: str):
-  from saarl_tf.training import a2c_training  # pylint: disable=g-import-not-at-top
   config = _a2c_config(_GAMES.value[0])
+  # Both checks read JSON only: a refused or finished run loads no TensorFlow model
+  # and writes nothing.
+  run_files.check_settings(root_dir, config_lib.to_dict(config))
+  done = run_files.read_done(root_dir)
+  if done and done['total_frames'] >= config.total_frames:
+    print('Already finished. ', end='')
+    _print_a2c_result(config, root_dir, done)
+    return
+  from saarl_tf.training import a2c_training  # pylint: disable=g-import-not-at-top
   run = a2c_training.A2CRun(config, root_dir)
   try:
     result = run.run()
   finally:
     run.close()
-  print(f'{config.game} {config.variant}: mean raw return of the last 100 games '
-        f'{result.get("mean100_raw_return", float("nan")):.2f} after '
-        f'{int(run.train_step.numpy())} updates')
+  _print_a2c_result(config, root_dir, result)
 
 
 def _run_export():

@@ -1,6 +1,7 @@
 """The launcher: bad flag values stop it at once, with one line that names them."""
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import pytest
 
 def _launch(*args):
   return subprocess.run([sys.executable, '-m', 'saarl_tf.launch', *args],
-                        capture_output=True, text=True, timeout=120, check=False)
+                        capture_output=True, text=True, timeout=300, check=False)
 
 
 BAD_FLAGS = [
@@ -59,3 +60,79 @@ def test_launcher_rejects_a_bad_flag_before_any_work(tmp_path, args, expected):
   assert expected.format(tmp=tmp_path) in first_line, result.stderr
   assert not os.path.exists(f'{tmp_path}/run')
   assert 'tensorflow' not in result.stderr.lower()     # it answered before TF loaded
+
+
+def _a2c_args(root, *extra):
+  return ['--experiment=a2c', '--games=Sprites', '--variant=baseline', '--num_envs=2',
+          '--summary_every=5', '--checkpoint_every=100000', '--eval_every=0',
+          f'--root_dir={root}', *extra]
+
+
+def _files(root):
+  return sorted(os.path.relpath(os.path.join(d, f), root)
+                for d, _, files in os.walk(root) for f in files)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_at_an_update_saves_and_the_same_command_resumes_there(tmp_path):
+  root = tmp_path / 'run'
+  process = subprocess.Popen(
+      [sys.executable, '-m', 'saarl_tf.launch',
+       *_a2c_args(root, '--total_frames=20000')],
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  # Progress lines (stdout is a pipe: one plain line per summary) show it is training.
+  lines = []
+  while len(lines) < 4:
+    line = process.stdout.readline()
+    assert line, process.communicate()[1][-3000:]
+    if line.startswith('frames '):
+      lines.append(line)
+  assert '\r' not in ''.join(lines) and 'agent steps/s' in lines[-1]
+  episodes_before = (root / 'episodes.csv').read_text()
+  process.send_signal(signal.SIGTERM)
+  _, stderr = process.communicate(timeout=120)
+  assert process.returncode == 128 + signal.SIGTERM
+  message = stderr.strip().splitlines()[-1]
+  assert message.startswith('saarl_tf: stopped by SIGTERM at update ')
+  assert 'Traceback' not in stderr and 'run the same command to resume' in message
+  stopped_at = int(message.split('at update ')[1].split(';')[0])
+  assert stopped_at >= 15
+  assert (root / 'checkpoints' / 'checkpoint').exists()   # though every 100,000
+  episodes = (root / 'episodes.csv').read_text()
+  assert episodes.startswith(episodes_before)               # nothing lost
+
+  resumed = _launch(*_a2c_args(root, '--total_frames=20000'))   # the same command
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert f'at update {stopped_at} ' in resumed.stderr         # absl's log line
+  assert (root / 'episodes.csv').read_text().startswith(episodes)
+  assert 'results in' in resumed.stdout
+
+
+def test_a_resume_with_another_learning_rate_is_refused_in_one_line(tmp_path):
+  root = tmp_path / 'run'
+  first = _launch(*_a2c_args(root, '--total_frames=100', '--progress=false'))
+  assert first.returncode == 0, first.stderr[-3000:]
+  before = _files(root)
+  changed = _launch(*_a2c_args(root, '--total_frames=100', '--learning_rate=1e-3',
+                               '--gamma=0.9'))
+  assert changed.returncode == 2
+  line = changed.stderr.strip().splitlines()[-1]
+  assert line.startswith(f'saarl_tf: {root} holds a run with other settings: ')
+  assert '--gamma 0.99 -> 0.9' in line and '--learning_rate 0.0007 -> 0.001' in line
+  assert 'Traceback' not in changed.stderr and _files(root) == before
+
+
+def test_a_finished_run_is_not_redone_and_a_larger_budget_extends_it(tmp_path):
+  root = tmp_path / 'run'
+  first = _launch(*_a2c_args(root, '--total_frames=100', '--progress=false'))
+  assert first.returncode == 0, first.stderr[-3000:]
+  files = {path: os.path.getmtime(root / path) for path in _files(root)}
+  again = _launch(*_a2c_args(root, '--total_frames=100', '--summary_every=7'))
+  assert again.returncode == 0
+  assert again.stdout.startswith('Already finished. Sprites baseline: mean raw score')
+  assert {path: os.path.getmtime(root / path) for path in _files(root)} == files
+  longer = _launch(*_a2c_args(root, '--total_frames=200', '--progress=false'))
+  assert longer.returncode == 0, longer.stderr[-3000:]
+  assert 'at update 10 ' in longer.stderr                     # resumed, not redone
+  with open(root / 'done.json') as f:
+    assert '"total_frames": 200' in f.read()

@@ -14,6 +14,7 @@ greedy policy as a `PolicySaver` SavedModel, at the end) and done.json;
 """
 
 import dataclasses
+import json
 import os
 import time
 from typing import Any, Dict, List, Optional
@@ -26,6 +27,7 @@ from tf_agents.environments import tf_py_environment
 from tf_agents.policies import policy_saver
 from tf_agents.replay_buffers import tf_uniform_replay_buffer
 from tf_agents.trajectories import trajectory
+from tensorboard.plugins.hparams import api as hp
 from tf_agents.utils import common
 
 from saarl_tf import config as config_lib
@@ -39,6 +41,7 @@ from saarl_tf.models import attention
 from saarl_tf.models import precisions
 from saarl_tf.training import policy_evaluation
 from saarl_tf.training import run_files
+from saarl_tf.training import stopping
 # Evaluation envs are seeded apart from every training env (seed + i + 7919 k).
 _EVAL_SEED_OFFSET = 1_000_000
 # The joint mask "collapses" (mean of the rollout's masks below this, seen at
@@ -127,8 +130,16 @@ class A2CRun:
   """One resumable A2C run in `root_dir`."""
 
   def __init__(self, config: config_lib.A2CConfig, root_dir: str):
+    """Builds the run, resuming from `root_dir`'s checkpoint if it has one.
+
+    Raises:
+      run_files.SettingsChanged: `root_dir` holds a run made with settings that
+        alter the run (before anything is built or written).
+    """
     self.config = config
     self.root_dir = root_dir
+    settings = config_lib.to_dict(config)
+    resume_changes = run_files.check_settings(root_dir, settings)
     tf.keras.utils.set_random_seed(config.seed)
     self.train_step = tf.Variable(0, dtype=tf.int64, name='train_step')
     self.history = EpisodeHistory()
@@ -158,11 +169,7 @@ class A2CRun:
         agent=self.agent, history=self.history, mask_health=self.mask_health,
         global_step=self.train_step)
     self.start_update = int(self.train_step.numpy())
-    run_files.write_config(root_dir, dict(
-        config_lib.to_dict(config),
-        resolved_precision=precisions.resolve(config.precision),
-        package_version=provenance.package_version(),
-        git_commit=provenance.git_commit()))
+    self._record_settings(settings, resume_changes)
     self.env = envs.make_environment(
         config.game, num_envs=config.num_envs,
         seed=config.seed + 7919 * self.start_update, **self._env_options())
@@ -182,6 +189,31 @@ class A2CRun:
           else self.agent.collect_policy,
           envs.make_environment(config.game, num_envs=config.eval.games,
                                 seed=_EVAL_SEED_OFFSET, **self._env_options()))
+
+  def _record_settings(self, settings: Dict[str, Any],
+                       resume_changes: Dict[str, Any]):
+    """config.json: the settings, and per start of this run its provenance and what
+    a resume changed (total_frames, report rates)."""
+    old = run_files.read_config(self.root_dir) or {}
+    start = {'update': self.start_update,
+             'resolved_precision': precisions.resolve(self.config.precision),
+             'package_version': provenance.package_version(),
+             'git_commit': provenance.git_commit()}
+    if resume_changes:
+      start['changed'] = resume_changes
+    history = old.get('history', [])
+    if not history or history[-1] != start:
+      history = history + [start]
+    run_files.write_config(self.root_dir, dict(settings, history=history))
+
+  def _write_settings_summaries(self, frames: int):
+    """The settings as TensorBoard HParams and as a text summary of config.json."""
+    flat = run_files.flatten(config_lib.to_dict(self.config))
+    hp.hparams({name: value if isinstance(value, (bool, int, float, str)) else
+                str(value) for name, value in flat.items()},
+               trial_id=self.root_dir)
+    tf.summary.text('config', '```\n' + json.dumps(
+        run_files.read_config(self.root_dir), indent=2) + '\n```', frames)
 
   def _env_options(self) -> Dict[str, bool]:
     if self.config.game.lower() == envs.SPRITES.lower():
@@ -229,12 +261,20 @@ class A2CRun:
     loss_info = self.agent.train(experience)
     return time_step, loss_info.extra
 
-  def run(self, num_updates: Optional[int] = None) -> Dict[str, float]:
+  def run(self, num_updates: Optional[int] = None) -> Dict[str, Any]:
     """Trains until `num_updates` (default: the whole budget) updates are done.
 
+    A finished run (done.json for this budget) is not touched: its record comes back.
+    SIGTERM or SIGINT ends the loop at the next update boundary, after which the
+    checkpoint, logs and TensorBoard are written and `stopping.RunInterrupted` raised.
+
     Returns:
-      The last losses and the mean raw return/length of the last 100 games.
+      The last losses, the mean raw return/length of the last 100 games, the last
+      evaluation and, with a mask, when it collapsed and recovered.
     """
+    done = run_files.read_done(self.root_dir)
+    if done and done['total_frames'] >= self.config.total_frames:
+      return done
     config = self.config
     target = self.total_updates if num_updates is None else min(num_updates,
                                                                 self.total_updates)
@@ -250,20 +290,22 @@ class A2CRun:
                                 run_files.EVAL_FIELDS, resumed_frames)
     writer = tf.summary.create_file_writer(os.path.join(self.root_dir, 'train'))
     schedule = config.schedule
-    progbar = (tf.keras.utils.Progbar(self.total_updates,
-                                      stateful_metrics=['frames/s', 'return'])
-               if schedule.progress else None)
+    progress = (stopping.Progress(config.total_frames, resumed_frames,
+                                  self.frames_per_step)
+                if schedule.progress else None)
     seen_episodes = self.env.num_finished_episodes
     time_step = self.tf_env.reset()
     losses = {}
     watch_mask = config.variant == 'joint'
+    stop = stopping.GracefulStop()
     try:
-      # An evaluation cut by a stop is redone: its rows were dropped or never written.
-      if self._evaluation_due(update) and not eval_log.has_frames(resumed_frames):
-        self._evaluate(update, eval_log, writer)
-      last_time, last_update, paused = time.perf_counter(), update, 0.0
-      with writer.as_default():
-        while update < target:
+      with stop, writer.as_default():
+        self._write_settings_summaries(resumed_frames)
+        # An evaluation cut by a stop is redone: its rows were dropped or not written.
+        if self._evaluation_due(update) and not eval_log.has_frames(resumed_frames):
+          self._evaluate(update, eval_log, writer)
+        last_time, last_update, paused = time.perf_counter(), update, 0.0
+        while update < target and not stop.requested:
           time_step, losses = self._iteration(time_step)
           update = int(self.train_step.numpy())
           frames = update * self.frames_per_update
@@ -281,9 +323,8 @@ class A2CRun:
             fps = (update - last_update) * self.frames_per_update / max(
                 now - last_time - paused, 1e-9)
             self._write_scalars(losses, frames, fps)
-            if progbar:
-              progbar.update(update, [('frames/s', fps), ('return', self.history.means()
-                                                          .get('raw_return', np.nan))])
+            if progress:
+              progress.update(frames, self.history.means().get('raw_return'))
             last_time, last_update, paused = now, update, 0.0
           if update % schedule.image_every == 0 and self.network.attention_module:
             self._write_mask_images(time_step.observation, frames)
@@ -291,6 +332,8 @@ class A2CRun:
             started = time.perf_counter()
             self._evaluate(update, eval_log, writer)
             paused += time.perf_counter() - started   # not training time
+            if progress:
+              progress.pause(time.perf_counter() - started)
           if update % schedule.checkpoint_every == 0 and update < target:
             self.checkpointer.save(global_step=self.train_step)
     finally:
@@ -299,6 +342,10 @@ class A2CRun:
       episodes_log.close()
       eval_log.close()
       writer.flush()
+      if progress:
+        progress.close()
+    if stop.requested:
+      raise stopping.RunInterrupted(stop.requested, update, self.root_dir)
     result = {k: float(v) for k, v in losses.items()}
     result.update({f'mean100_{k}': v for k, v in self.history.means().items()})
     result.update(self.last_eval or eval_log.last_mean())

@@ -25,6 +25,7 @@ from saarl_tf import plots
 from saarl_tf.models import attention
 from saarl_tf.models import transporter as transporter_lib
 from saarl_tf.training import frame_pairs
+from saarl_tf.training import stopping
 
 # loss_fn(model, source, target) -> (losses with a scalar 'total', model outputs).
 PairLoss = Callable[[tf.keras.Model, tf.Tensor, tf.Tensor],
@@ -196,7 +197,8 @@ def train_on_pairs(trainer: PairTrainer, root_dir: str, num_steps: int,
 
   Writes TensorBoard summaries to `root_dir/train` (`write_summaries(losses, source,
   target, outputs, step, images)`, plus speed) and checkpoints to
-  `root_dir/checkpoints` (every `checkpoint_every` steps and at the end).
+  `root_dir/checkpoints` (every `checkpoint_every` steps and at the end). SIGTERM or
+  SIGINT ends it at the next step, with a checkpoint (`stopping.RunInterrupted`).
 
   Returns:
     The loss terms of the last step, as floats.
@@ -215,8 +217,9 @@ def train_on_pairs(trainer: PairTrainer, root_dir: str, num_steps: int,
     progbar.update(start)
   losses = {}
   last_time, last_step = time.perf_counter(), start
-  with writer.as_default():
-    while int(trainer.step.numpy()) < num_steps:
+  stop = stopping.GracefulStop()
+  with stop, writer.as_default():
+    while int(trainer.step.numpy()) < num_steps and not stop.requested:
       losses, source, target, outputs = trainer.train_step()
       step = int(trainer.step.numpy())
       images = step % schedule.image_every == 0 or step == num_steps
@@ -235,4 +238,7 @@ def train_on_pairs(trainer: PairTrainer, root_dir: str, num_steps: int,
         checkpointer.save(global_step=step)
   checkpointer.save(global_step=trainer.step.numpy())
   writer.flush()
+  if stop.requested:
+    raise stopping.RunInterrupted(stop.requested, int(trainer.step.numpy()),
+                                  root_dir)
   return {name: float(value) for name, value in losses.items()}

@@ -22,6 +22,8 @@ import warnings
 
 import numpy as np
 
+from saarl_tf import config as config_lib
+
 CONFIG_JSON = 'config.json'
 EPISODES_CSV = 'episodes.csv'
 EVAL_CSV = 'eval.csv'
@@ -121,6 +123,82 @@ def read_config(root_dir: str) -> Optional[Dict[str, Any]]:
     return json.load(f)
 
 
+# What may differ when a run resumes: how long it runs and how often it reports. Any
+# other change would make one run of two settings.
+_MAY_CHANGE = ('total_frames', 'schedule.')
+_PROVENANCE = ('resolved_precision', 'package_version', 'git_commit', 'history')
+
+
+class SettingsChanged(ValueError):
+  """A run directory holds a run made with other settings."""
+
+
+def flatten(settings: Dict[str, Any], prefix: str = '') -> Dict[str, Any]:
+  """Nested settings -> {'mask.adam.learning_rate': ..., ...}."""
+  flat = {}
+  for key, value in settings.items():
+    if isinstance(value, dict):
+      flat.update(flatten(value, f'{prefix}{key}.'))
+    else:
+      flat[prefix + key] = value
+  return flat
+
+
+def _flag_names() -> Dict[str, str]:
+  """'mask.adam.learning_rate' -> '--mask_learning_rate', for A2C's settings."""
+  return {'.'.join(path): '--' + config_lib.flag_name(field)
+          for path, field in config_lib.leaves(config_lib.A2CConfig)}
+
+
+def check_settings(root_dir: str, settings: Dict[str, Any]) -> Dict[str, Any]:
+  """Compares a run's settings with those its directory was made with.
+
+  Args:
+    root_dir: the run directory.
+    settings: the new run's `config.to_dict(A2CConfig)`.
+
+  Returns:
+    The settings that changed in ways a resume allows ({name: [old, new]}; empty for
+    a new directory).
+
+  Raises:
+    SettingsChanged: a setting that alters the run differs (one line naming each,
+      with its old and new value), or `total_frames` went down.
+  """
+  old = read_config(root_dir)
+  if old is None:
+    return {}
+  old_flat = flatten({k: v for k, v in old.items() if k not in _PROVENANCE})
+  new_flat = flatten(settings)
+  names = _flag_names()
+  allowed, refused = {}, []
+  for key in sorted(set(old_flat) | set(new_flat)):
+    before, after = old_flat.get(key), new_flat.get(key)
+    if before == after:
+      continue
+    name = names.get(key, key)
+    if key == 'total_frames' and after < before:
+      refused.append(f'{name} {before} -> {after} (a run may only be extended)')
+    elif key.startswith(_MAY_CHANGE):
+      allowed[name] = [before, after]
+    else:
+      refused.append(f'{name} {before!r} -> {after!r}')
+  if refused:
+    raise SettingsChanged(
+        f'{root_dir} holds a run with other settings: {"; ".join(refused)}. Resume '
+        'it with its own settings, or give the new run its own --root_dir')
+  return allowed
+
+
+def read_done(root_dir: str) -> Optional[Dict[str, Any]]:
+  """A finished run's done.json, or None if the run has not finished."""
+  path = os.path.join(root_dir, DONE_JSON)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
 def write_done(root_dir: str, record: Dict[str, Any]):
   """Marks a run finished: its final scores and losses in done.json."""
   write_json(os.path.join(root_dir, DONE_JSON), record)
@@ -128,8 +206,5 @@ def write_done(root_dir: str, record: Dict[str, Any]):
 
 def finished_frames(root_dir: str) -> int:
   """The frame budget a run finished with, or 0 if it has not finished."""
-  path = os.path.join(root_dir, DONE_JSON)
-  if not os.path.exists(path):
-    return 0
-  with open(path) as f:
-    return int(json.load(f)['total_frames'])
+  done = read_done(root_dir)
+  return int(done['total_frames']) if done else 0
