@@ -14,6 +14,7 @@ configurations are interleaved round by round and the median is reported, so tha
 slow spell of the machine hits every configuration alike.
 """
 
+import importlib.util
 import json
 import os
 import resource
@@ -155,6 +156,14 @@ def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
           'precision': precisions.resolve(precision)}
 
 
+# What the Stable-Baselines3 interpreter needs (module, package): SB3's Atari wrappers
+# assert that OpenCV is installed; OpenCV below 4.11 keeps NumPy 1.x.
+SB3_PACKAGES = (('stable_baselines3', 'stable-baselines3'), ('torch', 'torch'),
+                ('cv2', 'opencv-python-headless<4.11'), ('ale_py', 'ale-py==0.12.1'),
+                ('absl', 'absl-py'), ('numpy', 'numpy<2'))
+SB3_PIP = ' '.join(f'"{package}"' for _, package in SB3_PACKAGES)
+
+
 def bench_sb3_one(game: str, num_envs: int, updates: int, rounds: int
                   ) -> Dict[str, float]:
   """Stable-Baselines3's A2C as its RL zoo runs Atari, median agent steps/s.
@@ -163,6 +172,11 @@ def bench_sb3_one(game: str, num_envs: int, updates: int, rounds: int
   84x84 gray, reward clipping), 4-frame stack, n_steps 5, RMSpropTFLike: the same
   settings as ours. Runs in an interpreter that has stable-baselines3 (no TF needed).
   """
+  missing = [package for module, package in SB3_PACKAGES
+             if importlib.util.find_spec(module) is None]
+  if missing:
+    raise SystemExit(f'the Stable-Baselines3 interpreter {sys.executable} lacks '
+                     f'{", ".join(missing)}: pip install {SB3_PIP}')
   # pylint: disable=g-import-not-at-top
   import ale_py
   import gymnasium

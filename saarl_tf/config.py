@@ -112,8 +112,9 @@ def _precision() -> Any:
 
 
 def _mask_checkpoint() -> Any:
-  return setting(None, "The pre-trained mask (frozen variant, keypoints): a "
-                 "pretrain_mask run's checkpoints/ directory.")
+  return setting(None, "The pre-trained mask (frozen variant, keypoints): a mask "
+                 "export (export/universal_mask) or a pretrain_mask run's "
+                 'checkpoints/ directory.')
 
 
 @dataclasses.dataclass(frozen=True)

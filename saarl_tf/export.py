@@ -171,6 +171,45 @@ def export_from_checkpoint(checkpoint_dir: str, export_dir: str,
   return export_mask(model, export_dir, training, quality)
 
 
+def is_export(path: str) -> bool:
+  """Whether `path` holds a mask export (rather than a pre-training checkpoint)."""
+  return tf.io.gfile.exists(os.path.join(path, 'saved_model.pb')) and \
+      tf.io.gfile.exists(os.path.join(path, 'assets', METADATA_FILE))
+
+
+def load_attention(path: str,
+                   model: Optional[attention.SelfSupervisedAttention] = None
+                   ) -> attention.SelfSupervisedAttention:
+  """An attention module whose mask generator is a pre-trained one.
+
+  Args:
+    path: a mask export (`export/universal_mask`) or a pre-training run's
+      `checkpoints/` directory.
+    model: the module to load into (built if needed); a new float32 one if None.
+
+  Returns:
+    `model`. From an export only the mask generator is loaded (an export holds
+    nothing else): enough for a frozen mask, not for training it further.
+
+  Raises:
+    FileNotFoundError: `path` holds neither.
+    ValueError: the export's variables do not fit the mask generator.
+  """
+  if not is_export(path):
+    return attention.restore_attention(path, model)
+  read_metadata(path)     # checks the format
+  model = model or attention.SelfSupervisedAttention()
+  model.create_variables()
+  saved = tf.saved_model.load(path).variables
+  ours = model.mask_generator.variables
+  if [tuple(v.shape) for v in saved] != [tuple(v.shape) for v in ours]:
+    raise ValueError(f'{path!r}: the export\'s {len(saved)} variables do not fit the '
+                     f'mask generator\'s {len(ours)}')
+  for target, value in zip(ours, saved):
+    target.assign(value)
+  return model
+
+
 def read_metadata(export_dir: str) -> Dict[str, Any]:
   """The export's metadata JSON.
 

@@ -63,6 +63,10 @@ def _holds_checkpoint(directory: str) -> bool:
   return os.path.isfile(os.path.join(directory, 'checkpoint'))
 
 
+def _holds_export(directory: str) -> bool:
+  return os.path.isfile(os.path.join(directory, 'saved_model.pb'))
+
+
 def _register_validators():
   """Checks that span flags; each failure is one line naming the value and the rule."""
   def games_are_known(names):
@@ -82,11 +86,15 @@ def _register_validators():
   flags.register_validator('seeds', seeds_are_integers)
 
   def checkpoints_exist(values):
-    for name in ('mask_checkpoint', 'mask_init_checkpoint'):
-      if values[name] and not _holds_checkpoint(values[name]):
-        raise flags.ValidationError(
-            f'--{name}={values[name]} holds no checkpoint; expected the '
-            'checkpoints/ directory of a pretrain_mask run')
+    mask, init = values['mask_checkpoint'], values['mask_init_checkpoint']
+    if mask and not (_holds_checkpoint(mask) or _holds_export(mask)):
+      raise flags.ValidationError(
+          f'--mask_checkpoint={mask} holds neither a mask export nor a checkpoint; '
+          'expected e.g. export/universal_mask or <pretrain_mask run>/checkpoints')
+    if init and not _holds_checkpoint(init):
+      raise flags.ValidationError(
+          f'--mask_init_checkpoint={init} holds no checkpoint; expected the '
+          'checkpoints/ directory of a pretrain_mask run')
     return True
   flags.register_multi_flags_validator(['mask_checkpoint', 'mask_init_checkpoint'],
                                        checkpoints_exist)

@@ -4,6 +4,8 @@ health, warm starts, a few real Atari updates."""
 import glob
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -17,6 +19,8 @@ from saarl_tf.envs import sprites
 from saarl_tf.models import attention
 from saarl_tf.training import a2c_training
 from saarl_tf.training import run_files
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 FIRST, MID, LAST = ts.StepType.FIRST, ts.StepType.MID, ts.StepType.LAST
 
@@ -195,3 +199,40 @@ def test_joint_module_can_start_from_a_pretrained_mask(tmp_path):
   for got, want in zip(_values(run.network.attention_module.variables), pretrained):
     np.testing.assert_array_equal(got, want)
   run.close()
+
+
+def test_frozen_variant_trains_with_the_shipped_exported_mask(tmp_path):
+  universal = os.path.join(REPO, 'export', 'universal_mask')
+  run = a2c_training.A2CRun(
+      _config(variant='frozen', mask_checkpoint=universal, total_frames=10**9,
+              precision='float32'), str(tmp_path))
+  observations = run.tf_env.reset().observation
+  exported = tf.saved_model.load(universal)
+  np.testing.assert_allclose(run.network.mask(observations), exported(observations),
+                             atol=1e-5)
+  losses = run.run(3)
+  assert np.isfinite(losses['policy']) and 'mask_total' not in losses
+  np.testing.assert_allclose(run.network.mask(observations), exported(observations),
+                             atol=1e-5)                        # still frozen
+  run.close()
+
+
+def _readme_block(marker: str) -> str:
+  with open(os.path.join(REPO, 'README.md')) as f:
+    text = f.read()
+  block = text[text.index(marker):]
+  code = block[block.index('```python\n') + len('```python\n'):]
+  return code[:code.index('\n```')]
+
+
+def test_the_readmes_policy_snippet_runs_in_a_fresh_interpreter(tmp_path):
+  run = a2c_training.A2CRun(_config(num_envs=2, total_frames=2 * 5 * 2),
+                            str(tmp_path / 'runs' / 'a2c'))
+  run.run()
+  run.close()
+  snippet = _readme_block('<!-- policy-snippet')
+  result = subprocess.run([sys.executable, '-c', snippet], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  action = int(result.stdout.strip().strip('[]'))
+  assert 0 <= action < 3                       # the sprites game's three actions

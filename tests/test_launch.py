@@ -33,7 +33,7 @@ BAD_FLAGS = [
      '--variant=frozen needs --mask_checkpoint'),
     (('--experiment=a2c', '--games=Pong', '--variant=frozen',
       '--mask_checkpoint={tmp}/nowhere'),
-     '--mask_checkpoint={tmp}/nowhere holds no checkpoint'),
+     '--mask_checkpoint={tmp}/nowhere holds neither a mask export nor a checkpoint'),
     (('--experiment=a2c', '--games=Pong', '--mask_init_checkpoint={tmp}/nowhere'),
      '--mask_init_checkpoint={tmp}/nowhere holds no checkpoint'),
     (('--experiment=a2c', '--games=Pong', '--gamma=1.5'),

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from saarl_tf import config as config_lib
+from saarl_tf import export
 from saarl_tf import plots
 from saarl_tf.envs import ground_truth
 from saarl_tf.evaluation import keypoints as keypoints_lib
@@ -104,7 +105,7 @@ def run(config: config_lib.KeypointsConfig, root_dir: str) -> List[Dict]:
   # One set of frames for both models: the same data, collected once.
   dataset = pretrain_mask.collect_frames(config.pretrain)
   if config.mask_checkpoint:
-    mask_model = attention.restore_attention(config.mask_checkpoint)
+    mask_model = export.load_attention(config.mask_checkpoint)
   else:
     mask_model, _ = pretrain_mask.run(config.pretrain, os.path.join(root_dir, 'mask'),
                                       dataset)

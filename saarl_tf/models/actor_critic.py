@@ -64,15 +64,17 @@ class ActorCriticNetwork(network.Network):
     self._trunk_dtype = tf.as_dtype(trunk_policy.compute_dtype)
     # Orthogonal init as in the authors' code (pytorch-a2c-ppo-acktr) and baselines:
     # ReLU gain for the trunk, 0.01 for the policy so that it starts near uniform.
-    relu_init = tf.keras.initializers.Orthogonal(2 ** 0.5)
-    self._convs = [tf.keras.layers.Conv2D(filters, kernel, stride, activation='relu',
-                                          kernel_initializer=relu_init,
-                                          dtype=trunk_policy, name=f'conv{i}')
-                   for i, (filters, kernel, stride) in enumerate(geometry.CONV_LAYERS)]
+    # One initializer per layer (attention.relu_orthogonal), drawn from the global
+    # seed (`tf.keras.utils.set_random_seed`).
+    self._convs = [
+        tf.keras.layers.Conv2D(filters, kernel, stride, activation='relu',
+                               kernel_initializer=attention.relu_orthogonal(),
+                               dtype=trunk_policy, name=f'conv{i}')
+        for i, (filters, kernel, stride) in enumerate(geometry.CONV_LAYERS)]
     self._flatten = tf.keras.layers.Flatten()
-    self._hidden = tf.keras.layers.Dense(hidden_units, activation='relu',
-                                         kernel_initializer=relu_init,
-                                         dtype=trunk_policy, name='hidden')
+    self._hidden = tf.keras.layers.Dense(
+        hidden_units, activation='relu', kernel_initializer=attention.relu_orthogonal(),
+        dtype=trunk_policy, name='hidden')
     self._logits = tf.keras.layers.Dense(
         num_actions, kernel_initializer=tf.keras.initializers.Orthogonal(0.01),
         dtype='float32', name='logits')

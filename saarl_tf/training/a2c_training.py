@@ -32,6 +32,7 @@ from tf_agents.utils import common
 
 from saarl_tf import config as config_lib
 from saarl_tf import envs
+from saarl_tf import export
 from saarl_tf import plots
 from saarl_tf import provenance
 from saarl_tf.agents import a2c
@@ -98,7 +99,7 @@ def build_network(config: config_lib.A2CConfig, observation_spec, num_actions: i
     if not config.mask_checkpoint:
       raise ValueError('the frozen variant needs a pre-trained mask: set '
                        'mask_checkpoint to a mask pre-training checkpoints/ directory')
-    module = attention.restore_attention(
+    module = export.load_attention(
         config.mask_checkpoint,
         attention.SelfSupervisedAttention(precision=config.precision))
   elif config.variant == 'joint':
@@ -380,8 +381,15 @@ class A2CRun:
 
   def save_policy(self):
     """The greedy policy, as a `PolicySaver` SavedModel in `root_dir/policy`."""
-    saver = policy_saver.PolicySaver(self.agent.policy, train_step=self.train_step)
-    saver.save(os.path.join(self.root_dir, 'policy'))
+    # PolicySaver warns once per nested input name that tf.function renames; the
+    # names inside the SavedModel are its own business, not the user's.
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity(logging.ERROR)
+    try:
+      saver = policy_saver.PolicySaver(self.agent.policy, train_step=self.train_step)
+      saver.save(os.path.join(self.root_dir, 'policy'))
+    finally:
+      logging.set_verbosity(verbosity)
 
   def close(self):
     self.env.close()
