@@ -18,7 +18,7 @@ TensorFlow: `tf.saved_model.load(path)(observations)` works without saarl_tf.
 
 import json
 import os
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Union
 
 import tensorflow as tf
 
@@ -154,7 +154,8 @@ def export_from_checkpoint(checkpoint_dir: str, export_dir: str,
     export_dir: where the SavedModel goes.
     eval_frames: if > 0, the mask is scored on this many ground-truth frames of each
       training game (OCAtari for Atari: the `eval` extra) and the scores stored in
-      the metadata's `quality` entry.
+      the metadata's `quality` entry; if 0, the scores the pre-training run wrote
+      (its `mask_quality.json`), if any, are stored instead.
     eval_seed: seed of the evaluation frames (`PretrainConfig.quality_seed`, apart
       from training seeds).
   """
@@ -164,10 +165,21 @@ def export_from_checkpoint(checkpoint_dir: str, export_dir: str,
   if tf.io.gfile.exists(config_path):
     with tf.io.gfile.GFile(config_path) as f:
       training = json.load(f)
-  training['checkpoint'] = tf.train.latest_checkpoint(checkpoint_dir)
+  # The checkpoint's name, not its path: metadata must not hold machine-local paths.
+  training['checkpoint'] = os.path.basename(tf.train.latest_checkpoint(checkpoint_dir))
   quality = None
   if eval_frames > 0 and training.get('games'):
     quality = mask_quality_of(model, training['games'], eval_frames, eval_seed)
+  else:
+    # The scores the pre-training run measured on its held-out frames, if any.
+    quality_path = os.path.join(os.path.dirname(checkpoint_dir.rstrip('/')),
+                                'mask_quality.json')
+    if tf.io.gfile.exists(quality_path):
+      with tf.io.gfile.GFile(quality_path) as f:
+        per_game = {game: {k: v for k, v in scores.items() if k != 'overlay'}
+                    for game, scores in json.load(f).items()}
+      quality = {'eval_frames': training.get('eval_frames'),
+                 'eval_seed': training.get('quality_seed'), 'games': per_game}
   return export_mask(model, export_dir, training, quality)
 
 
@@ -237,16 +249,22 @@ class MaskLayer(tf.keras.layers.Layer):
   layer's (trainable) weights, so no optimiser of the host model ever sees them.
   """
 
-  def __init__(self, export_dir: str, output_size: Optional[Sequence[int]] = None,
+  def __init__(self, export_dir: str,
+               output_size: Optional[Union[int, Sequence[int]]] = None,
                **kwargs):
     super().__init__(trainable=False, **kwargs)
     self.metadata = read_metadata(export_dir)
     if output_size is not None:
-      output_size = tuple(int(s) for s in output_size)
-      if len(output_size) != 2 or not all(
-          1 <= s <= geometry.FRAME_SIZE for s in output_size):
-        raise ValueError(f'output_size must be (height, width) with each in '
-                         f'[1, {geometry.FRAME_SIZE}], got {output_size}')
+      sizes = (output_size,) * 2 if isinstance(output_size, int) else output_size
+      try:
+        sizes = tuple(int(size) for size in sizes)
+      except (TypeError, ValueError):
+        sizes = ()
+      if len(sizes) != 2 or not all(1 <= size <= geometry.FRAME_SIZE
+                                    for size in sizes):
+        raise ValueError(f'output_size must be an int or (height, width), each in '
+                         f'[1, {geometry.FRAME_SIZE}]; got {output_size!r}')
+      output_size = sizes
     self.export_dir = export_dir
     self.output_size = output_size
     self._mask = tf.saved_model.load(export_dir)

@@ -88,6 +88,9 @@ assert not any(name.startswith('saarl_tf') for name in sys.modules), 'imported s
 def test_metadata_describes_the_export(exported):
   _, export_dir = exported
   metadata = export.read_metadata(export_dir)
+  # No machine-local path: the checkpoint is named, not located.
+  assert os.sep not in metadata['training']['checkpoint']
+  assert metadata['receptive_field'] == {'first_cell_centre_px': 17.5, 'stride_px': 8}
   assert metadata['mask_shape'] == [None, 7, 7]
   assert metadata['input_dtype'] == 'uint8'
   assert metadata['training']['checkpoint'].endswith('ckpt-5')
@@ -104,10 +107,11 @@ def test_bad_inputs_fail_with_one_line(exported, tmp_path):
     with pytest.raises(ValueError, match='MaskLayer expects uint8 observations') as error:
       layer(bad)
     assert '\n' not in str(error.value)
-  for size in ((0, 7), (7, 85), (7,)):
-    with pytest.raises(ValueError, match='output_size must be') as error:
+  for size in ((0, 7), (7, 85), (7,), 0, 'big'):
+    with pytest.raises(ValueError, match='output_size must be an int or') as error:
       export.MaskLayer(export_dir, output_size=size)
     assert '\n' not in str(error.value)
+  assert export.MaskLayer(export_dir, output_size=9).output_size == (9, 9)
   loaded = tf.saved_model.load(export_dir)
   with pytest.raises(tf.errors.InvalidArgumentError, match='two positive integers'):
     loaded.resized(_observations(1), tf.constant([0, 5]))

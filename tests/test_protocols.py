@@ -1,6 +1,7 @@
 """The paper's protocols end to end on the smoke budget, and killed-run recovery."""
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import numpy as np
 
 import pytest
 
+from saarl_tf import export
 from saarl_tf import plots
 from saarl_tf.experiments import protocols
 
@@ -50,7 +52,10 @@ def test_every_protocol_runs_end_to_end_on_the_smoke_budget(tmp_path):
     assert '| Sprites | baseline | ' in summary and '| 1.00 |' in summary
     if protocol.mask_games:
       assert (tmp_path / 'export' / f'{name}_mask' / 'saved_model.pb').exists()
-      assert (root / 'mask' / 'mask_quality.json').exists()
+      measured = json.loads((root / 'mask' / 'mask_quality.json').read_text())
+      # The export carries the scores its pre-training measured.
+      stated = export.read_metadata(str(tmp_path / 'export' / f'{name}_mask'))
+      assert set(stated['quality'].get('games', {})) == set(measured)
 
 
 def test_run_curve_is_the_mean_of_the_last_games():
