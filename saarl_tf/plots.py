@@ -207,8 +207,9 @@ def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.nda
           continue
         mean, low, high = mean_and_ci(runs)
         marker = 'o' if kind == 'evaluation' else None
+        seeds = f'{len(runs)} seed' + ('s' if len(runs) != 1 else '')
         line, = axis.plot(frames, mean, marker=marker, markersize=3,
-                          label=f'{variant} ({len(runs)} seeds)')
+                          label=f'{variant} ({seeds})')
         axis.fill_between(frames, low, high, color=line.get_color(), alpha=0.2,
                           label=f'{variant}: 95% CI over seeds')
       axis.set_title(f'{game}, {kind}')
