@@ -19,6 +19,9 @@ Experiments:
   all            single_task, multi_task and transfer in turn (launch/smoke.flags).
   keypoints      Figure 5: keypoints from the mask (NMS) against Transporter's, scored
                  against ground-truth boxes on --games (launch/keypoints.flags).
+  report         learning curves, results.csv and a summary table with 95% CIs of any
+                 runs (--runs='runs/MsPacman/*/seed_*'), grouped by game and variant
+                 from their config.json, into --output.
 """
 
 import os
@@ -34,7 +37,8 @@ from saarl_tf.training import run_files
 from saarl_tf.training import stopping
 
 PROTOCOL_NAMES = ('single_task', 'multi_task', 'transfer')
-EXPERIMENTS = ('pretrain_mask', 'a2c', 'export') + PROTOCOL_NAMES + ('all', 'keypoints')
+EXPERIMENTS = ('pretrain_mask', 'a2c', 'export') + PROTOCOL_NAMES + ('all', 'keypoints',
+                                                                   'report')
 FLAGS = flags.FLAGS
 
 # Run flags: what to run, on what, and where.
@@ -50,6 +54,10 @@ _SEEDS = flags.DEFINE_list('seeds', ['0', '1', '2', '3', '4'],
                            'Protocols: one run per seed (the paper averages 5).')
 _CHECKPOINT = flags.DEFINE_string(
     'checkpoint', None, 'export: the checkpoints/ directory of a pretrain_mask run.')
+_RUNS = flags.DEFINE_string(
+    'runs', None, "report: a glob of run directories, e.g. 'runs/MsPacman/*/seed_*'.")
+_OUTPUT = flags.DEFINE_string('output', None, 'report: where its files go.')
+_TITLE = flags.DEFINE_string('title', 'A2C runs', "report: the figure's title.")
 _EXPORT_DIR = flags.DEFINE_string(
     'export_dir', None, 'export: where the SavedModel goes (default export/mask); '
     'protocols: where their pre-trained mask is exported (default export/).')
@@ -124,6 +132,15 @@ def _register_validators():
   flags.register_multi_flags_validator(['experiment', 'checkpoint'],
                                        export_flags_agree)
 
+  def report_flags_agree(values):
+    if values['experiment'] == 'report' and not (values['runs'] and values['output']):
+      raise flags.ValidationError(
+          "--experiment=report needs --runs='<glob of run directories>' and "
+          '--output=<directory>')
+    return True
+  flags.register_multi_flags_validator(['experiment', 'runs', 'output'],
+                                       report_flags_agree)
+
 
 _register_validators()
 
@@ -153,6 +170,9 @@ def main(argv):
 def _run(root_dir: str):
   if _EXPERIMENT.value == 'export':
     _run_export()
+    return
+  if _EXPERIMENT.value == 'report':
+    _run_report()
     return
   if _EXPERIMENT.value == 'a2c':
     _run_a2c(root_dir)
@@ -220,6 +240,20 @@ def _run_a2c(root_dir: str):
   finally:
     run.close()
   _print_a2c_result(config, root_dir, result)
+
+
+def _run_report():
+  from saarl_tf.experiments import report  # pylint: disable=g-import-not-at-top
+  try:
+    runs = report.find_runs(_RUNS.value)
+  except ValueError as error:
+    print(f'saarl_tf: {error}', file=sys.stderr)
+    sys.exit(2)
+  paths = report.write_report(runs, _OUTPUT.value, _TITLE.value,
+                              max(run.total_frames for run in runs))
+  print(f'{len(runs)} runs: {paths["csv"]}, {paths["figure"]}, {paths["summary"]}')
+  with open(paths['summary']) as f:
+    print(f.read())
 
 
 def _run_export():

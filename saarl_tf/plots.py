@@ -11,6 +11,7 @@ of the games of each evaluation (`eval.csv`). Confidence intervals are rliable's
 percentile bootstrap over seeds (Agarwal et al. 2021).
 """
 
+import os
 from typing import Dict, Optional, Sequence, Tuple
 import warnings
 
@@ -185,7 +186,7 @@ def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.nda
     grid: float [G] frames.
     games, variants: panel and line order.
     title: the figure's title.
-    path: the PNG to write.
+    path: the PNG to write (at 200 dpi; an SVG beside it).
     eval_curves: (game, variant) -> float [seeds, E] evaluation curves, read at
       `eval_frames` (float [E]); when given and not all NaN, a second row of panels.
   """
@@ -219,5 +220,6 @@ def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.nda
       axis.legend(fontsize=7)
   figure.suptitle(title)
   figure.tight_layout()
-  figure.savefig(path, dpi=100)
+  figure.savefig(path, dpi=200)                        # print resolution
+  figure.savefig(os.path.splitext(path)[0] + '.svg')
   plt.close(figure)

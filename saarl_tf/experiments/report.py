@@ -1,0 +1,196 @@
+"""Reports of any A2C runs: results.csv, learning curves and a summary table.
+
+`python -m saarl_tf.launch --experiment=report --runs='runs/MsPacman/*/seed_*'
+--output=figs/` reads the runs a glob matches (directories holding a config.json),
+groups them by game and variant from their saved settings (a residual mask is its own
+variant, `frozen-residual`), and writes into the output directory:
+
+  results.csv           experiment, game, variant, seed, kind (train or eval), frames,
+                        raw_return: every finished training game and evaluation game
+  learning_curves.png   per game, training scores (mean of the last 100 games) and,
+  learning_curves.svg   where runs have them, evaluation scores, against frames: the
+                        mean over seeds with its 95% bootstrap CI (rliable)
+  summary.md            final score, area under the curve and final evaluation score
+                        per variant with 95% CIs, and their ratio to the baseline
+
+The protocols write their reports through the same code.
+"""
+
+import csv
+import os
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from saarl_tf import plots
+from saarl_tf.training import run_files
+
+CSV_FIELDS = ('experiment', 'game', 'variant', 'seed', 'kind', 'frames', 'raw_return')
+
+
+class RunLogs(NamedTuple):
+  """One run: what it is and what it logged.
+
+  episodes: float64 [E, 3] training games (frames, raw_return, agent_steps).
+  evaluations: float64 [V, 5] evaluation games (frames, update, game, raw_return,
+    agent_steps).
+  """
+  game: str
+  variant: str
+  seed: int
+  episodes: np.ndarray
+  evaluations: np.ndarray
+  total_frames: int = 0       # the run's budget, from its config.json when read
+
+
+def variant_label(settings: Dict) -> str:
+  """'joint', or 'frozen-residual' for a run whose mask scales features by 1 + Psi."""
+  label = settings['variant']
+  if settings.get('mask_mode', 'multiply') != 'multiply':
+    label += '-' + settings['mask_mode']
+  return label
+
+
+def read_run(directory: str, game: Optional[str] = None,
+             variant: Optional[str] = None, seed: Optional[int] = None) -> RunLogs:
+  """A run's logs; game, variant and seed from its config.json unless given.
+
+  Raises:
+    ValueError: the directory holds no config.json and they are not given.
+  """
+  settings = run_files.read_config(directory) or {}
+  if game is None or variant is None or seed is None:
+    if not settings:
+      raise ValueError(f'{directory} is not a run directory: it holds no '
+                       f'{run_files.CONFIG_JSON}')
+    game, variant, seed = settings['game'], variant_label(settings), settings['seed']
+  return RunLogs(game, variant, int(seed), run_files.read_episodes(directory),
+                 run_files.read_evaluations(directory),
+                 int(settings.get('total_frames', 0)))
+
+
+def find_runs(pattern: str) -> List[RunLogs]:
+  """Every run directory `pattern` matches, in (game, variant, seed) order.
+
+  Raises:
+    ValueError: one line if the pattern matches no run directory.
+  """
+  directories = sorted(path for path in tf.io.gfile.glob(pattern)
+                       if tf.io.gfile.exists(os.path.join(path, run_files.CONFIG_JSON)))
+  if not directories:
+    raise ValueError(f'--runs={pattern} matches no run directory (a directory '
+                     f'holding {run_files.CONFIG_JSON})')
+  runs = [read_run(directory) for directory in directories]
+  return sorted(runs, key=lambda run: (run.game, _variant_order(run.variant),
+                                       run.seed))
+
+
+def _variant_order(variant: str) -> Tuple[int, str]:
+  return (0 if variant == 'baseline' else 1, variant)
+
+
+def results_rows(experiment: str, runs: Sequence[RunLogs]) -> List[dict]:
+  """Every finished training game and evaluation game of every run, as CSV rows."""
+  rows = []
+  for run in runs:
+    row = dict(experiment=experiment, game=run.game, variant=run.variant,
+               seed=run.seed)
+    rows += [dict(row, kind='train', frames=int(frames), raw_return=float(score))
+             for frames, score, _ in run.episodes]
+    rows += [dict(row, kind='eval', frames=int(frames), raw_return=float(score))
+             for frames, _, _, score, _ in run.evaluations]
+  return rows
+
+
+def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
+                 total_frames: int, experiment: str = 'report') -> Dict[str, str]:
+  """Writes results.csv, learning_curves.png/.svg and summary.md for `runs`.
+
+  Args:
+    runs: the runs, in the order their CSV rows should come.
+    output_dir: where the files go (made if missing).
+    title: the figure's and the summary's title.
+    total_frames: the budget the curves are drawn to.
+    experiment: the `experiment` column of results.csv.
+
+  Returns:
+    Paths of the CSV, the PNG figure and the summary.
+  """
+  tf.io.gfile.makedirs(output_dir)
+  paths = {'csv': os.path.join(output_dir, 'results.csv'),
+           'figure': os.path.join(output_dir, 'learning_curves.png'),
+           'summary': os.path.join(output_dir, 'summary.md')}
+  with open(paths['csv'], 'w', newline='') as f:
+    writer = csv.DictWriter(f, CSV_FIELDS)
+    writer.writeheader()
+    writer.writerows(results_rows(experiment, runs))
+
+  games = list(dict.fromkeys(run.game for run in runs))
+  variants = sorted(dict.fromkeys(run.variant for run in runs), key=_variant_order)
+  grid = plots.frame_grid(total_frames)
+  eval_frames = np.unique(np.concatenate(
+      [run.evaluations[:, 0] for run in runs] + [np.zeros(0)]))
+  curves, eval_curves, seeds = {}, {}, {}
+  for game in games:
+    for variant in variants:
+      group = [run for run in runs if (run.game, run.variant) == (game, variant)]
+      if not group:
+        continue
+      curves[(game, variant)] = np.stack(
+          [plots.run_curve(run.episodes, grid) for run in group])
+      eval_curves[(game, variant)] = np.stack(
+          [plots.eval_curve(run.evaluations, eval_frames) for run in group])
+      seeds[(game, variant)] = [run.seed for run in group]
+  plots.plot_learning_curves(curves, grid, games, variants, title, paths['figure'],
+                             eval_curves, eval_frames)
+  with open(paths['summary'], 'w') as f:
+    f.write(summary_markdown(title, games, variants, curves, eval_curves, seeds,
+                             total_frames))
+  return paths
+
+
+def _with_ci(values: np.ndarray) -> Tuple[float, str]:
+  """The mean of per-seed values float [S] and 'mean [low, high]' (95% CI)."""
+  mean, low, high = (float(x[0]) for x in plots.mean_and_ci(values[:, None]))
+  return mean, f'{mean:.2f} [{low:.2f}, {high:.2f}]'
+
+
+def summary_markdown(title: str, games: Sequence[str], variants: Sequence[str],
+                     curves: Dict[Tuple[str, str], np.ndarray],
+                     eval_curves: Dict[Tuple[str, str], np.ndarray],
+                     seeds: Dict[Tuple[str, str], List[int]],
+                     total_frames: int) -> str:
+  """Final score and area under the curve per game and variant, with 95% CIs and
+  ratios to the baseline."""
+  lines = [f'# {title}', '',
+           f'{total_frames:,} frames per run; mean over seeds [95% bootstrap CI]. '
+           f'Final: the mean raw score of the last {plots.WINDOW} training games at the '
+           'end. AUC: the mean of the training curve over the run (its area divided '
+           'by the frames). Eval: the mean raw score of the last evaluation\'s '
+           'complete games. Ratios are to the baseline\'s mean.', '',
+           '| game | variant | seeds | final | final / baseline | AUC | '
+           'AUC / baseline | eval | eval / baseline |',
+           '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
+  with warnings.catch_warnings():   # NaN curves: runs that finished no game
+    warnings.simplefilter('ignore', RuntimeWarning)
+    for game in games:
+      stats = {}
+      for variant in variants:
+        if (game, variant) not in curves:
+          continue
+        runs, evals = curves[(game, variant)], eval_curves[(game, variant)]
+        stats[variant] = (_with_ci(runs[:, -1]),
+                          _with_ci(np.nanmean(runs, axis=1)),
+                          _with_ci(evals[:, -1] if evals.shape[1] else
+                                   np.full(len(runs), np.nan)))
+      base = stats.get('baseline')
+      for variant, variant_stats in stats.items():
+        cells = []
+        for i, (mean, text) in enumerate(variant_stats):
+          ratio = mean / base[i][0] if base else np.nan
+          cells += [text, f'{ratio:.2f}']
+        seed_list = ','.join(str(seed) for seed in seeds[(game, variant)])
+        lines.append(f'| {game} | {variant} | {seed_list} | ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines) + '\n'
