@@ -47,17 +47,14 @@ class MaskModule(tf.__internal__.tracking.AutoTrackable):
     self.variables = list(mask_generator.variables)
     self.trainable_variables = []     # frozen: consumers must not fine-tune it
 
-  @tf.function(input_signature=[
-      tf.TensorSpec([None, geometry.FRAME_SIZE, geometry.FRAME_SIZE, None],
-                    tf.uint8, name='observations')])
+  # No input_signature: the one traced function takes uint8 only, so that a float
+  # array is refused rather than silently cast (a signature casts NumPy inputs).
+  @tf.function
   def __call__(self, observations):
     """uint8 [B, 84, 84, C] -> float32 mask [B, 7, 7] in [0, 1]."""
     return self.mask_generator(attention.preprocess_frames(observations))
 
-  @tf.function(input_signature=[
-      tf.TensorSpec([None, geometry.FRAME_SIZE, geometry.FRAME_SIZE, None],
-                    tf.uint8, name='observations'),
-      tf.TensorSpec([2], tf.int32, name='size')])
+  @tf.function
   def resized(self, observations, size):
     """uint8 [B, 84, 84, C], int32 (height, width) -> float32 [B, height, width]."""
     tf.debugging.assert_positive(
@@ -83,6 +80,28 @@ class MaskModule(tf.__internal__.tracking.AutoTrackable):
       tf.TensorSpec([2], tf.int32, name='size')])
   def resized_signature(self, observations, size):
     return {'mask': self.resized(observations, size)}
+
+
+OBSERVATIONS_SPEC = tf.TensorSpec([None, geometry.FRAME_SIZE, geometry.FRAME_SIZE, None],
+                                  tf.uint8, name='observations')
+SIZE_SPEC = tf.TensorSpec([2], tf.int32, name='size')
+
+
+def _frozen_copy(mask_generator: attention.MaskGenerator) -> attention.MaskGenerator:
+  """The mask generator with its variables made non-trainable, values copied.
+
+  A restored variable keeps the `trainable` flag it was saved with; created under
+  this scope, the export's variables are never watched by a consumer's GradientTape.
+  """
+  def non_trainable(next_creator, **kwargs):
+    kwargs['trainable'] = False
+    return next_creator(**kwargs)
+  with tf.variable_creator_scope(non_trainable):
+    copy = attention.MaskGenerator(dtype=mask_generator.convs.layers[0].dtype_policy)
+    copy(tf.zeros([1, geometry.FRAME_SIZE, geometry.FRAME_SIZE, 1]))
+  for target, source in zip(copy.variables, mask_generator.variables):
+    target.assign(source)
+  return copy
 
 
 def export_mask(model: attention.SelfSupervisedAttention, export_dir: str,
@@ -122,7 +141,10 @@ def export_mask(model: attention.SelfSupervisedAttention, export_dir: str,
   metadata_path = os.path.join(staging, METADATA_FILE)
   with tf.io.gfile.GFile(metadata_path, 'w') as f:
     json.dump(metadata, f, indent=2)
-  module = MaskModule(model.mask_generator, metadata_path)
+  module = MaskModule(_frozen_copy(model.mask_generator), metadata_path)
+  # The only inputs the export accepts: uint8 stacks (and an int32 size).
+  module.__call__.get_concrete_function(OBSERVATIONS_SPEC)
+  module.resized.get_concrete_function(OBSERVATIONS_SPEC, SIZE_SPEC)
   saved = staging + '/model'
   tf.saved_model.save(module, saved, signatures={
       'serving_default': module.serving_default,

@@ -186,3 +186,20 @@ def test_shipped_universal_mask_gives_the_metrics_its_readme_states():
     for name in ('object_recall', 'mass_on_objects', 'mask_mean'):
       assert measured[name] == pytest.approx(numbers[name], abs=1e-4), (game, name)
       assert f'{numbers[name]:.3f}' in readme, (game, name)
+
+
+def test_the_savedmodel_refuses_what_it_cannot_read_and_cannot_be_fine_tuned(exported):
+  """Plain TensorFlow, no saarl_tf: a float array in [0, 1] (which a signature would
+  cast to uint8 zeros), a 64x64 frame, channels first or no batch are errors, not
+  wrong masks; and a GradientTape sees no variable to train."""
+  _, export_dir = exported
+  mask = tf.saved_model.load(export_dir)
+  good = _observations(2)
+  for bad in (good.astype(np.float32) / 255, np.zeros((2, 64, 64, 4), np.uint8),
+              np.transpose(good, (0, 3, 1, 2)), good[0]):
+    with pytest.raises(ValueError, match='Could not find matching concrete function'):
+      mask(bad)
+  assert all(not variable.trainable for variable in mask.variables)
+  with tf.GradientTape() as tape:
+    total = tf.reduce_sum(mask(good))
+  assert not tape.watched_variables() and np.isfinite(total.numpy())
