@@ -12,6 +12,7 @@ percentile bootstrap over seeds (Agarwal et al. 2021).
 """
 
 import os
+import textwrap
 from typing import Dict, Optional, Sequence, Tuple
 import warnings
 
@@ -218,7 +219,7 @@ def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.nda
       axis.set_ylabel(ylabel)
       axis.ticklabel_format(axis='x', style='sci', scilimits=(0, 0))
       axis.legend(fontsize=7)
-  figure.suptitle(title)
+  figure.suptitle(textwrap.fill(title, width=45 * len(games)), fontsize=10)
   figure.tight_layout()
   figure.savefig(path, dpi=200)                        # print resolution
   figure.savefig(os.path.splitext(path)[0] + '.svg')
