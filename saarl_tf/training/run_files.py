@@ -114,13 +114,16 @@ def write_config(root_dir: str, settings: Dict[str, Any]):
   write_json(os.path.join(root_dir, CONFIG_JSON), settings)
 
 
-def read_config(root_dir: str) -> Optional[Dict[str, Any]]:
-  """A run's recorded settings, or None if it has none."""
-  path = os.path.join(root_dir, CONFIG_JSON)
+def _read_json(path: str) -> Optional[Dict[str, Any]]:
   if not os.path.exists(path):
     return None
   with open(path) as f:
     return json.load(f)
+
+
+def read_config(root_dir: str) -> Optional[Dict[str, Any]]:
+  """A run's recorded settings, or None if it has none."""
+  return _read_json(os.path.join(root_dir, CONFIG_JSON))
 
 
 # What may differ when a run resumes: how long it runs and how often it reports. Any
@@ -192,11 +195,7 @@ def check_settings(root_dir: str, settings: Dict[str, Any]) -> Dict[str, Any]:
 
 def read_done(root_dir: str) -> Optional[Dict[str, Any]]:
   """A finished run's done.json, or None if the run has not finished."""
-  path = os.path.join(root_dir, DONE_JSON)
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
+  return _read_json(os.path.join(root_dir, DONE_JSON))
 
 
 def write_done(root_dir: str, record: Dict[str, Any]):
