@@ -23,7 +23,7 @@ checkpoint schedule) is declared in one place:
 
 The same declarations make the command-line flags (`define_flags`, flat names such as
 `--learning_rate` and `--mask_learning_rate`), check values in the library and on the
-command line alike (`validate`, one line naming the value and what is allowed), and
+command line alike (`Validated`, one line naming the value and what is allowed), and
 build configs from parsed flags (`from_flags`). This module imports no TensorFlow, so
 that a bad flag answers before TensorFlow loads.
 """

@@ -43,6 +43,7 @@ from saarl_tf.models import precisions
 from saarl_tf.training import policy_evaluation
 from saarl_tf.training import run_files
 from saarl_tf.training import stopping
+
 # Evaluation envs are seeded apart from every training env (seed + i + 7919 k).
 _EVAL_SEED_OFFSET = 1_000_000
 # The joint mask "collapses" (mean of the rollout's masks below this, seen at
