@@ -15,6 +15,7 @@ import pytest
 from saarl_tf import export
 from saarl_tf import plots
 from saarl_tf.experiments import protocols
+from saarl_tf.experiments import report
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,7 +37,7 @@ def test_every_protocol_runs_end_to_end_on_the_smoke_budget(tmp_path):
     root = tmp_path / name
     with open(root / 'results.csv', newline='') as f:
       rows = list(csv.DictReader(f))
-    assert list(rows[0]) == list(protocols.CSV_FIELDS)
+    assert list(rows[0]) == list(report.CSV_FIELDS)
     assert {row['variant'] for row in rows} == set(protocol.variants), name
     assert {row['experiment'] for row in rows} == {name}
     assert {row['game'] for row in rows} == {'Sprites'}

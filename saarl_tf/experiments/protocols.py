@@ -55,7 +55,6 @@ PROTOCOLS = {
         ('Asteroids', 'Carnival'), ('baseline', 'frozen'),
         mask_games=('JourneyEscape',)),
 }
-CSV_FIELDS = ('experiment', 'game', 'variant', 'seed', 'kind', 'frames', 'raw_return')
 
 
 def run_dir(root_dir: str, game: str, variant: str, seed: int) -> str:
