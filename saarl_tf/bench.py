@@ -1,4 +1,4 @@
-r"""Throughput benchmarks: `python -m saarl_tf.bench --what=env|train`.
+r"""Throughput benchmarks: `python -m saarl_tf.bench --what=env|train|executors`.
 
   env    the raw `AtariVectorEnv` against our environment under tf-agents drivers;
   train  the A2C training loops (`baseline`, `joint`, `frozen`) as users run them
@@ -7,6 +7,9 @@ r"""Throughput benchmarks: `python -m saarl_tf.bench --what=env|train`.
          `--sb3_python=/path/to/python` (an interpreter that has stable-baselines3,
          PyTorch and absl-py), Stable-Baselines3's A2C on the same game and settings
          is measured beside them, for comparison.
+  executors  the wall-clock of the smoke protocols (launch/smoke.flags) run one after
+         another (`--executor=local`) and as Ray tasks (`--executor=ray`, with
+         `--cpus_per_run`), each from a fresh process and a fresh root directory.
 
 Every measurement is in agent steps per second (one agent step = 4 emulator frames)
 summed over the batch of environments, after warm-up. Measurements of different
@@ -32,7 +35,8 @@ import numpy as np
 from saarl_tf import config as config_lib
 from saarl_tf.models import precisions
 
-_WHAT = flags.DEFINE_enum('what', 'env', ['env', 'train', 'train_one', 'sb3_one'],
+_WHAT = flags.DEFINE_enum('what', 'env',
+                          ['env', 'train', 'executors', 'train_one', 'sb3_one'],
                           'Which benchmark to run (train_one: one variant, sb3_one: '
                           'Stable-Baselines3; both internal).')
 _UPDATES = flags.DEFINE_integer('updates', 100, 'train: A2C updates per round.')
@@ -43,6 +47,7 @@ _JSON = flags.DEFINE_bool('json', False, 'Print one JSON object instead of a tab
 # As the launcher's: --variant (train_one), --num_envs, --precision, --mask_pairs.
 config_lib.define_flags(flags.FLAGS, config_lib.A2CConfig,
                         only=('variant', 'num_envs', 'precision', 'mask_pairs'))
+_CPUS_PER_RUN = flags.DEFINE_float('cpus_per_run', 1, 'executors: CPUs per Ray task.')
 _SB3_PYTHON = flags.DEFINE_string('sb3_python', None, 'train: a Python interpreter with '
                                   'stable-baselines3, to measure its A2C beside ours.')
 
@@ -241,8 +246,54 @@ def bench_train(game: str, num_envs: int, updates: int, rounds: int, steps: int,
   return results
 
 
+def bench_executors(cpus_per_run: float) -> Dict[str, Dict[str, float]]:
+  """Seconds the smoke protocols take with each executor, and the most runs seen in
+  flight at once (started, config.json written, not yet done), polled every 0.2 s."""
+  import glob  # pylint: disable=g-import-not-at-top
+  repository = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  results = {}
+  for executor in ('local', 'ray'):
+    with tempfile.TemporaryDirectory() as root:
+      command = [sys.executable, '-m', 'saarl_tf.launch',
+                 '--flagfile=launch/smoke.flags', f'--root_dir={root}/runs',
+                 f'--export_dir={root}/export', f'--executor={executor}',
+                 f'--cpus_per_run={cpus_per_run}']
+      started = time.perf_counter()
+      log = open(os.path.join(root, 'log'), 'w+')   # a pipe could fill and block
+      process = subprocess.Popen(command, cwd=repository, stdout=subprocess.DEVNULL,
+                                 stderr=log, text=True,
+                                 env=dict(os.environ, RAY_USAGE_STATS_ENABLED='0'))
+      in_flight = 0
+      while process.poll() is None:
+        runs = glob.glob(os.path.join(root, 'runs', '*', 'runs', '*', '*', 'seed_*'))
+        in_flight = max(in_flight, sum(
+            os.path.exists(os.path.join(run, 'config.json'))
+            and not os.path.exists(os.path.join(run, 'done.json')) for run in runs))
+        time.sleep(0.2)
+      seconds = time.perf_counter() - started
+      log.seek(0)
+      error = log.read()
+      log.close()
+    if process.returncode:
+      raise RuntimeError(f'benchmark of --executor={executor} failed: '
+                         f'{error.strip().splitlines()[-1]}')
+    results[executor] = {'seconds': seconds, 'runs_in_flight': in_flight}
+  return results
+
+
 def main(argv):
   del argv
+  if _WHAT.value == 'executors':
+    results = bench_executors(_CPUS_PER_RUN.value)
+    if _JSON.value:
+      print(json.dumps({'benchmark': 'executors', 'cpus': os.cpu_count(),
+                        'cpus_per_run': _CPUS_PER_RUN.value, **results}))
+      return
+    print(f'launch/smoke.flags (every protocol, tiny budget), {os.cpu_count()} CPUs')
+    for name, record in results.items():
+      print(f'--executor={name:<6}{record["seconds"]:>8.1f} s wall-clock, '
+            f'{record["runs_in_flight"]} run(s) in flight')
+    return
   if _WHAT.value == 'train_one':
     print(json.dumps({'variant': flags.FLAGS.variant, **bench_train_one(
         _GAME.value, flags.FLAGS.variant, flags.FLAGS.num_envs, _UPDATES.value,

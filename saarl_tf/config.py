@@ -320,6 +320,37 @@ class KeypointsConfig(Validated):
   transporter: TransporterConfig = nested(TransporterConfig)
 
 
+# --- Watching an agent -------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PlayConfig(Validated):
+  """`--experiment=play`: a trained agent (or random play) on video, with its mask."""
+  run: Optional[str] = setting(
+      None, 'The A2C run directory whose policy plays (its latest checkpoint).')
+  mask: Optional[str] = setting(
+      None, 'With no --run: a mask export (export/universal_mask) shown over random '
+      'play of --games.')
+  video: Optional[str] = setting(
+      None, 'The video to write: .mp4 (H.264, imageio-ffmpeg) or .gif (Pillow); '
+      'none plays and prints the scores only.')
+  games: int = setting(10, 'Complete games (all lives) to play, one after another.',
+                       flag='eval_games', lower=1)
+  policy: str = setting('greedy', "greedy: the policy's most likely action (the "
+                        "authors' evaluation); sample: drawn from the policy.",
+                        flag='eval_policy', choices=EVAL_POLICIES)
+  seed: int = _seed()
+  fps: int = setting(15, 'Video frames per second: one frame per agent step, so 15 '
+                     'is real time (4 emulator frames per step at 60 Hz).', lower=1)
+  scale: int = setting(3, 'Video pixels per screen pixel.', flag='video_scale',
+                       lower=1)
+  strip: Optional[str] = setting(
+      None, "A PNG of the first game's frames side by side (every --strip_every "
+      'steps from the start), the still a README or paper shows.')
+  strip_every: int = setting(30, 'Agent steps between the strip\'s frames.', lower=1)
+  strip_frames: int = setting(6, 'Frames in the strip.', lower=1)
+
+
 # --- Flags ------------------------------------------------------------------------
 
 
@@ -425,3 +456,30 @@ def to_dict(config: Any) -> Dict[str, Any]:
   """A config as nested plain dicts (tuples as lists), for JSON."""
   return dataclasses.asdict(config, dict_factory=lambda items: {
       k: list(v) if isinstance(v, tuple) else v for k, v in items})
+
+
+def from_dict(config_class: Type[Any], settings: Dict[str, Any]) -> Any:
+  """A config from a run's recorded settings (its config.json).
+
+  Takes `to_dict`'s nested form, and the flat form keyed by flag names that runs
+  recorded before the settings were nested. Keys that are not settings (provenance,
+  history) are ignored; settings not recorded take their defaults.
+  """
+  flat = {key: value for key, value in settings.items() if not isinstance(value, dict)}
+
+  def build(cls, recorded):
+    kwargs = {}
+    for field in dataclasses.fields(cls):
+      if field.metadata.get('nested'):
+        kwargs[field.name] = build(field.default_factory,
+                                   recorded.get(field.name) or {})
+        continue
+      if field.name in recorded:
+        value = recorded[field.name]
+      elif flag_name(field) in flat:
+        value = flat[flag_name(field)]
+      else:
+        continue
+      kwargs[field.name] = tuple(value) if isinstance(value, list) else value
+    return cls(**kwargs)
+  return build(config_class, settings)

@@ -16,13 +16,13 @@ An export holds only the mask generator Psi (the part an agent needs), with:
 TensorFlow: `tf.saved_model.load(path)(observations)` works without saarl_tf.
 """
 
-import json
 import os
 from typing import Any, Dict, Optional, Sequence, Union
 
 import tensorflow as tf
 
 from saarl_tf import provenance
+from saarl_tf import storage
 from saarl_tf.evaluation import mask_quality
 from saarl_tf.models import attention
 from saarl_tf.models import geometry
@@ -139,8 +139,7 @@ def export_mask(model: attention.SelfSupervisedAttention, export_dir: str,
   staging = export_dir.rstrip('/') + '.staging'
   tf.io.gfile.makedirs(staging)
   metadata_path = os.path.join(staging, METADATA_FILE)
-  with tf.io.gfile.GFile(metadata_path, 'w') as f:
-    json.dump(metadata, f, indent=2)
+  storage.write_json(metadata_path, metadata)
   module = MaskModule(_frozen_copy(model.mask_generator), metadata_path)
   # The only inputs the export accepts: uint8 stacks (and an int32 size).
   module.__call__.get_concrete_function(OBSERVATIONS_SPEC)
@@ -182,11 +181,8 @@ def export_from_checkpoint(checkpoint_dir: str, export_dir: str,
       from training seeds).
   """
   model = attention.restore_attention(checkpoint_dir)
-  config_path = os.path.join(os.path.dirname(checkpoint_dir.rstrip('/')), 'config.json')
-  training = {}
-  if tf.io.gfile.exists(config_path):
-    with tf.io.gfile.GFile(config_path) as f:
-      training = json.load(f)
+  run_dir = os.path.dirname(checkpoint_dir.rstrip('/'))
+  training = storage.read_json(os.path.join(run_dir, 'config.json')) or {}
   # The checkpoint's name, not its path: metadata must not hold machine-local paths.
   training['checkpoint'] = os.path.basename(tf.train.latest_checkpoint(checkpoint_dir))
   quality = None
@@ -194,12 +190,10 @@ def export_from_checkpoint(checkpoint_dir: str, export_dir: str,
     quality = mask_quality_of(model, training['games'], eval_frames, eval_seed)
   else:
     # The scores the pre-training run measured on its held-out frames, if any.
-    quality_path = os.path.join(os.path.dirname(checkpoint_dir.rstrip('/')),
-                                'mask_quality.json')
-    if tf.io.gfile.exists(quality_path):
-      with tf.io.gfile.GFile(quality_path) as f:
-        per_game = {game: {k: v for k, v in scores.items() if k != 'overlay'}
-                    for game, scores in json.load(f).items()}
+    measured = storage.read_json(os.path.join(run_dir, 'mask_quality.json'))
+    if measured is not None:
+      per_game = {game: {k: v for k, v in scores.items() if k != 'overlay'}
+                  for game, scores in measured.items()}
       quality = {'eval_frames': training.get('eval_frames'),
                  'eval_seed': training.get('quality_seed'), 'games': per_game}
   return export_mask(model, export_dir, training, quality)
@@ -255,8 +249,7 @@ def read_metadata(export_dir: str) -> Dict[str, Any]:
           and tf.io.gfile.exists(path)):
     raise ValueError(f'{export_dir!r} is not a saarl_tf mask export: expected '
                      f'saved_model.pb and assets/{METADATA_FILE} in it')
-  with tf.io.gfile.GFile(path) as f:
-    metadata = json.load(f)
+  metadata = storage.read_json(path)
   if metadata.get('format') != FORMAT:
     raise ValueError(f'{export_dir!r} has mask format {metadata.get("format")!r}; '
                      f'expected {FORMAT!r}')

@@ -2,8 +2,9 @@ r"""The entry point: `python -m saarl_tf.launch --flagfile=launch/<protocol>.fla
 
 The run flags below say what to run and where; every hyperparameter flag is made
 from its declaration in `saarl_tf.config` (default, help and allowed values in one
-place), so `--helpfull` lists them all. Bad values stop the launcher before any work
-and before TensorFlow loads, with one line naming the value and what is allowed.
+place), so `--helpfull` lists them all. Bad values stop the launcher before any work,
+with one line naming the value and what is allowed (before TensorFlow loads, unless a
+path flag needs `tf.io.gfile` to be checked).
 
 Experiments:
   pretrain_mask  train the attention mask offline on random-policy frames of --games,
@@ -15,13 +16,18 @@ Experiments:
                  SavedModel in --export_dir, scored on --eval_frames frames per game.
   single_task    the paper's protocols (Figures 2-4): every game x variant x seed of
   multi_task     the protocol, resumable, with results.csv, learning_curves.png and
-  transfer       summary.md; --games and --seeds override the protocol's defaults.
+  transfer       summary.md; --games and --seeds override the protocol's defaults;
+                 --executor=ray runs them as Ray tasks on every core or a cluster.
   all            single_task, multi_task and transfer in turn (launch/smoke.flags).
   keypoints      Figure 5: keypoints from the mask (NMS) against Transporter's, scored
                  against ground-truth boxes on --games (launch/keypoints.flags).
   report         learning curves, results.csv and a summary table with 95% CIs of any
                  runs (--runs='runs/MsPacman/*/seed_*'), grouped by game and variant
                  from their config.json, into --output.
+  play           watch an agent: --eval_games complete games of a trained run's policy
+                 (--run=runs/.../seed_0) or random play of --games with a mask export
+                 (--mask=export/universal_mask), each score printed, and with
+                 --video=out.mp4 a video of the screen with the mask over it.
 """
 
 import os
@@ -32,13 +38,14 @@ from absl import flags
 from absl import logging
 
 from saarl_tf import config as config_lib
+from saarl_tf import storage
 from saarl_tf.envs import games as games_lib
 from saarl_tf.training import run_files
 from saarl_tf.training import stopping
 
 PROTOCOL_NAMES = ('single_task', 'multi_task', 'transfer')
 EXPERIMENTS = ('pretrain_mask', 'a2c', 'export') + PROTOCOL_NAMES + ('all', 'keypoints',
-                                                                   'report')
+                                                                   'report', 'play')
 FLAGS = flags.FLAGS
 
 # Run flags: what to run, on what, and where.
@@ -62,17 +69,41 @@ _EXPORT_DIR = flags.DEFINE_string(
     'export_dir', None, 'export: where the SavedModel goes (default export/mask); '
     'protocols: where their pre-trained mask is exported (default export/).')
 
+# Where a protocol's runs execute (experiments/executors.py).
+_EXECUTOR = flags.DEFINE_enum(
+    'executor', 'local', ['local', 'ray'],
+    "Protocols: local runs them one after another here; ray makes each run (and the "
+    'mask pre-training) a Ray task, on every core of this machine or a cluster.')
+_RAY_ADDRESS = flags.DEFINE_string(
+    'ray_address', None, "ray: none starts Ray on this machine; 'auto' or "
+    "'ray://host:port' joins a running cluster (ray start --head).")
+_CPUS_PER_RUN = flags.DEFINE_float(
+    'cpus_per_run', 2, 'ray: CPUs each run asks for (its 16 envs and its learner '
+    "keep about 2 busy); TensorFlow's thread pools are sized to it.", lower_bound=0.01)
+_GPUS_PER_RUN = flags.DEFINE_float(
+    'gpus_per_run', 0, 'ray: GPUs each run asks for; fractions share a GPU.',
+    lower_bound=0)
+_MAX_RETRIES = flags.DEFINE_integer(
+    'max_retries', 3, 'ray: how often a run whose worker died is retried; it resumes '
+    'from its last checkpoint.', lower_bound=0)
+
 # Hyperparameters: one flag per setting of the configs.
 config_lib.define_flags(FLAGS, config_lib.PretrainConfig, config_lib.A2CConfig,
-                        config_lib.KeypointsConfig)
+                        config_lib.KeypointsConfig, config_lib.PlayConfig)
+
+
+def _exists(path: str) -> bool:
+  """Local paths without TensorFlow (whose import prints lines of its own before a
+  flag's error); gs://, ram://... through `tf.io.gfile`."""
+  return storage.exists(path) if '://' in path else os.path.exists(path)
 
 
 def _holds_checkpoint(directory: str) -> bool:
-  return os.path.isfile(os.path.join(directory, 'checkpoint'))
+  return _exists(os.path.join(directory, 'checkpoint'))
 
 
 def _holds_export(directory: str) -> bool:
-  return os.path.isfile(os.path.join(directory, 'saved_model.pb'))
+  return _exists(os.path.join(directory, 'saved_model.pb'))
 
 
 def _register_validators():
@@ -142,6 +173,33 @@ def _register_validators():
                                        report_flags_agree)
 
 
+  def play_flags_agree(values):
+    if values['experiment'] != 'play':
+      return True
+    run, mask, video = values['run'], values['mask'], values['video']
+    if bool(run) == bool(mask):
+      raise flags.ValidationError(
+          '--experiment=play needs one of --run=<A2C run directory> or '
+          f'--mask=<mask export>; got --run={run} --mask={mask}')
+    if run and not _exists(os.path.join(run, run_files.CONFIG_JSON)):
+      raise flags.ValidationError(
+          f'--run={run} is not an A2C run directory (it holds no '
+          f'{run_files.CONFIG_JSON})')
+    if mask and not _holds_export(mask):
+      raise flags.ValidationError(
+          f'--mask={mask} is not a mask export (no saved_model.pb); expected e.g. '
+          'export/universal_mask')
+    if mask and len(values['games']) != 1:
+      raise flags.ValidationError(
+          f'--mask plays one game; got --games={",".join(values["games"])}')
+    if video and not video.lower().endswith(('.mp4', '.gif')):
+      raise flags.ValidationError(
+          f'--video={video}: expected a file ending in .mp4 or .gif')
+    return True
+  flags.register_multi_flags_validator(
+      ['experiment', 'run', 'mask', 'video', 'games'], play_flags_agree)
+
+
 _register_validators()
 
 
@@ -174,6 +232,9 @@ def _run(root_dir: str):
   if _EXPERIMENT.value == 'report':
     _run_report()
     return
+  if _EXPERIMENT.value == 'play':
+    _run_play()
+    return
   if _EXPERIMENT.value == 'a2c':
     _run_a2c(root_dir)
   elif _EXPERIMENT.value == 'keypoints':
@@ -181,10 +242,7 @@ def _run(root_dir: str):
   elif _EXPERIMENT.value == 'pretrain_mask':
     _run_pretrain_mask(root_dir)
   else:
-    names = PROTOCOL_NAMES if _EXPERIMENT.value == 'all' else (_EXPERIMENT.value,)
-    for name in names:
-      _run_protocol(name, os.path.join(root_dir, name)
-                    if _EXPERIMENT.value == 'all' else root_dir)
+    _run_protocols(root_dir)
   logging.info('Results in %s', root_dir)
 
 
@@ -192,14 +250,31 @@ def _run(root_dir: str):
 # answers at once.
 
 
-def _run_protocol(name: str, root_dir: str):
+def _absolute(path: str) -> str:
+  """A local path made absolute (Ray workers may start elsewhere); URLs as they are."""
+  return path if '://' in path else os.path.abspath(path)
+
+
+def _run_protocols(root_dir: str):
+  """The protocol (or, for `all`, each in turn) on the chosen executor."""
+  from saarl_tf.experiments import executors  # pylint: disable=g-import-not-at-top
   from saarl_tf.experiments import protocols  # pylint: disable=g-import-not-at-top
-  paths = protocols.run_protocol(
-      protocols.PROTOCOLS[name], root_dir, _a2c_config(game=''),
-      _pretrain_config(games=()), games=_GAMES.value or None,
-      seeds=[int(seed) for seed in _SEEDS.value],
-      export_root=_EXPORT_DIR.value or 'export')
-  print(f'{name}: {paths["csv"]}, {paths["figure"]}, {paths["summary"]}')
+  executor = executors.make_executor(
+      _EXECUTOR.value, _RAY_ADDRESS.value, _CPUS_PER_RUN.value, _GPUS_PER_RUN.value,
+      _MAX_RETRIES.value)
+  names = PROTOCOL_NAMES if _EXPERIMENT.value == 'all' else (_EXPERIMENT.value,)
+  try:
+    for name in names:
+      directory = os.path.join(root_dir, name) if _EXPERIMENT.value == 'all' \
+          else root_dir
+      paths = protocols.run_protocol(
+          protocols.PROTOCOLS[name], _absolute(directory), _a2c_config(game=''),
+          _pretrain_config(games=()), games=_GAMES.value or None,
+          seeds=[int(seed) for seed in _SEEDS.value],
+          export_root=_absolute(_EXPORT_DIR.value or 'export'), executor=executor)
+      print(f'{name}: {paths["csv"]}, {paths["figure"]}, {paths["summary"]}')
+  finally:
+    executor.close()
 
 
 def _run_keypoints(root_dir: str):
@@ -208,8 +283,7 @@ def _run_keypoints(root_dir: str):
       config_lib.KeypointsConfig, FLAGS,
       pretrain=_pretrain_config(_GAMES.value or config_lib.UNIVERSAL_MASK_GAMES))
   keypoint_comparison.run(config, root_dir)
-  with open(os.path.join(root_dir, 'keypoints.md')) as f:
-    print(f.read())
+  print(storage.read_text(os.path.join(root_dir, 'keypoints.md')))
 
 
 def _print_a2c_result(config: config_lib.A2CConfig, root_dir: str, result):
@@ -234,12 +308,7 @@ def _run_a2c(root_dir: str):
     _print_a2c_result(config, root_dir, done)
     return
   from saarl_tf.training import a2c_training  # pylint: disable=g-import-not-at-top
-  run = a2c_training.A2CRun(config, root_dir)
-  try:
-    result = run.run()
-  finally:
-    run.close()
-  _print_a2c_result(config, root_dir, result)
+  _print_a2c_result(config, root_dir, a2c_training.train(config, root_dir))
 
 
 def _run_report():
@@ -252,8 +321,32 @@ def _run_report():
   paths = report.write_report(runs, _OUTPUT.value, _TITLE.value,
                               max(run.total_frames for run in runs))
   print(f'{len(runs)} runs: {paths["csv"]}, {paths["figure"]}, {paths["summary"]}')
-  with open(paths['summary']) as f:
-    print(f.read())
+  print(storage.read_text(paths['summary']))
+
+
+def _run_play():
+  from saarl_tf.experiments import play  # pylint: disable=g-import-not-at-top
+  config = config_lib.from_flags(config_lib.PlayConfig, FLAGS)
+  if config.run:
+    player = play.run_player(config.run, config.policy)
+    same = lambda name: name.lower().replace('_', '')
+    if _GAMES.value and same(_GAMES.value[0]) != same(player.game):
+      print(f'saarl_tf: --games={_GAMES.value[0]} but {config.run} was trained on '
+            f'{player.game}', file=sys.stderr)
+      sys.exit(2)
+  else:
+    player = play.mask_player(config.mask, _GAMES.value[0], config.seed)
+  strip = (play.Strip(config.strip, config.strip_every, config.strip_frames)
+           if config.strip else None)
+  records = play.play(player, config.games, config.seed, config.video, config.fps,
+                      config.scale, strip)
+  for record in records:
+    print(f'game {record.game + 1}: score {record.raw_return:g} in '
+          f'{record.agent_steps} agent steps')
+  scores = [record.raw_return for record in records]
+  print(f'{player.label}: mean score {sum(scores) / len(scores):.1f} over '
+        f'{len(scores)} games' + (f'; video {config.video}' if config.video else '')
+        + (f'; strip {config.strip}' if config.strip else ''))
 
 
 def _run_export():

@@ -72,3 +72,18 @@ def test_replace_reaches_nested_settings_and_leaves_the_rest():
   assert changed.eval.games == base.eval.games and changed.rmsprop == base.rmsprop
   with pytest.raises(dataclasses.FrozenInstanceError):
     changed.variant = 'joint'
+
+
+def test_recorded_settings_rebuild_the_config_nested_or_flat():
+  """A run's config.json rebuilds its config: today's nested form round-trips, and the
+  flat form keyed by flag names (runs recorded before nesting) reads the same."""
+  config = config_lib.replace(config_lib.A2CConfig(), game='MsPacman', variant='frozen',
+                              mask_checkpoint='export/m', **{'rmsprop.learning_rate': 3e-4,
+                                                             'mask.adam.learning_rate': 5e-4,
+                                                             'eval.games': 4})
+  recorded = dict(config_lib.to_dict(config), history=[{'update': 0}])
+  assert config_lib.from_dict(config_lib.A2CConfig, recorded) == config
+  flat = {'game': 'MsPacman', 'variant': 'frozen', 'mask_checkpoint': 'export/m',
+          'learning_rate': 3e-4, 'mask_learning_rate': 5e-4, 'eval_games': 4,
+          'git_commit': 'abc'}
+  assert config_lib.from_dict(config_lib.A2CConfig, flat) == config

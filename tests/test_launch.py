@@ -46,6 +46,18 @@ BAD_FLAGS = [
      'value should be one of <separate|summed>'),
     (('--experiment=a2c', '--games=Pong', '--eval_policy=best'),
      'value should be one of <greedy|sample>'),
+    (('--experiment=play',),
+     '--experiment=play needs one of --run=<A2C run directory> or --mask=<mask '
+     'export>; got --run=None --mask=None'),
+    (('--experiment=play', '--run={tmp}'),
+     '--run={tmp} is not an A2C run directory (it holds no config.json)'),
+    (('--experiment=play', '--mask={tmp}', '--games=Pong'),
+     '--mask={tmp} is not a mask export (no saved_model.pb)'),
+    (('--experiment=play', '--mask=export/universal_mask', '--games=Pong,Breakout'),
+     '--mask plays one game; got --games=Pong,Breakout'),
+    (('--experiment=play', '--mask=export/universal_mask', '--games=Pong',
+      '--video=out.avi'),
+     '--video=out.avi: expected a file ending in .mp4 or .gif'),
 ]
 
 

@@ -11,7 +11,7 @@ PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # Each unit (a subpackage or a top-level module) and its layer; a unit may import only
 # from its own unit or from lower layers.
 LAYERS = {
-    'config': 0, 'provenance': 0,
+    'config': 0, 'provenance': 0, 'storage': 0,
     'envs': 1, 'models': 1,
     'evaluation': 2,
     'plots': 3, 'export': 3,

@@ -16,7 +16,12 @@ resets). This module adapts it to tf-agents' `PyEnvironment` contract:
   RL episode starts from a stack whose older frames are zero: at a game reset and, with
   episodic life, at a life loss, the first observation is [0, 0, 0, x] and real frames
   fill the stack from the newest end. Without it the stack carries the frames from
-  before the life loss, as baselines' `FrameStack` does.
+  before the life loss, as baselines' `FrameStack` does;
+* with `record_screens`, `screens` holds the full-colour 210x160 screen behind each
+  observation (for videos): a second `AtariVectorEnv` that emits RGB screens is
+  stepped in lockstep with the same seeds and actions. ALE is deterministic, so both
+  play the same game; every step checks that their rewards, lives and frame numbers
+  agree and raises if they ever do not.
 """
 
 from typing import List
@@ -27,6 +32,8 @@ from tf_agents.trajectories import time_step as ts
 
 from saarl_tf.envs import batched
 from saarl_tf.envs.games import ale_game_id
+
+SCREEN_HEIGHT, SCREEN_WIDTH = 210, 160   # Atari's screen, in pixels
 
 # ALE's minimal action sets name FIRE this way; after a life loss it restarts play.
 _FIRE_ACTION_NAME = 'FIRE'
@@ -57,7 +64,8 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
                frame_stack: int = 4,
                zero_frame_stack: bool = True,
                num_threads: int = 0,
-               episode_history: int = 1000):
+               episode_history: int = 1000,
+               record_screens: bool = False):
     """Creates the environment.
 
     Args:
@@ -76,6 +84,8 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
         life) starts from a stack whose older frames are zero (module docstring).
       num_threads: emulator threads; 0 lets ale-py choose.
       episode_history: how many finished games `finished_episodes` keeps at most.
+      record_screens: whether `screens` holds the colour screens (module docstring;
+        it doubles the emulation work).
     """
     if num_envs < 1:   # checked before ALE builds anything
       raise ValueError(f'num_envs must be at least 1, got {num_envs}')
@@ -85,17 +95,17 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
     self._episodic_life = episodic_life
     self._zero_frame_stack = zero_frame_stack
     self._frame_stack = frame_stack
-    self._vec_env = AtariVectorEnv(
-        self._game_id,
-        num_envs,
-        num_threads=num_threads,
-        max_num_frames_per_episode=max_episode_frames,
-        repeat_action_probability=sticky_action_prob,
-        stack_num=frame_stack,
-        noop_max=noop_max,
-        episodic_life=False,
-        reward_clipping=False,
-        use_fire_reset=True)
+    emulator = dict(num_threads=num_threads,
+                    max_num_frames_per_episode=max_episode_frames,
+                    repeat_action_probability=sticky_action_prob, noop_max=noop_max,
+                    episodic_life=False, reward_clipping=False, use_fire_reset=True)
+    self._vec_env = AtariVectorEnv(self._game_id, num_envs, stack_num=frame_stack,
+                                   **emulator)
+    self._screen_env = AtariVectorEnv(
+        self._game_id, num_envs, stack_num=1, grayscale=False,
+        img_height=SCREEN_HEIGHT, img_width=SCREEN_WIDTH,
+        **emulator) if record_screens else None
+    self._screens = None
     action_names = [a.name for a in self._vec_env.ale.get_action_set()]
     self._action_names = action_names
     self._life_restart_action = (action_names.index(_FIRE_ACTION_NAME)
@@ -109,6 +119,9 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
     seed = self._seed if not self._has_reset else None
     self._has_reset = True
     obs, info = self._vec_env.reset(seed=seed)
+    if self._screen_env is not None:
+      screens, _ = self._screen_env.reset(seed=seed)
+      self._screens = screens[:, 0]
     n = self._num_envs
     self._lives = info['lives'].copy()
     self._game_over = np.zeros(n, bool)    # the last step ended the game
@@ -130,6 +143,8 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
     if self._life_lost.any():
       action = np.where(self._life_lost, self._life_restart_action, action)
     obs, raw_reward, terminated, truncated, info = self._vec_env.step(action)
+    if self._screen_env is not None:
+      self._step_screens(action, raw_reward, terminated | truncated, info)
     lives = info['lives']
 
     # A game over resets the per-game accounting before this step's (reset) reward.
@@ -162,6 +177,32 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
     return ts.TimeStep(step_type=step_type, reward=reward, discount=discount,
                        observation=self._stack(obs))
 
+  def _step_screens(self, action, raw_reward, game_over, info):
+    screens, reward, terminated, truncated, screen_info = self._screen_env.step(action)
+    if not (np.array_equal(reward, raw_reward)
+            and np.array_equal(terminated | truncated, game_over)
+            and np.array_equal(screen_info['lives'], info['lives'])
+            and np.array_equal(screen_info['episode_frame_number'],
+                               info['episode_frame_number'])):
+      raise RuntimeError(f'{self._game_id}: the colour-screen emulator left the '
+                         'observed game (rewards, lives or frame numbers differ)')
+    self._screens = screens[:, 0]
+
+  @property
+  def game_scores(self) -> np.ndarray:
+    return self._raw_return.copy()
+
+  @property
+  def screens(self) -> np.ndarray:
+    """uint8 [num_envs, 210, 160, 3]: the colour screens of the last observation.
+
+    Raises:
+      ValueError: the environment was made without `record_screens`.
+    """
+    if self._screen_env is None:
+      raise ValueError('screens needs AtariEnvironment(..., record_screens=True)')
+    return self._screens
+
   def reseed(self, seed: int):
     self._seed = seed
     self._has_reset = False
@@ -178,6 +219,8 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
 
   def close(self):
     self._vec_env.close()
+    if self._screen_env is not None:
+      self._screen_env.close()
 
   def _stack(self, obs: np.ndarray) -> np.ndarray:
     """ALE's [N, C, H, W] stacks -> ours, [N, H, W, C], older frames zeroed at starts.

@@ -55,6 +55,12 @@ class BatchedFrameEnvironment(py_environment.PyEnvironment):
     raise NotImplementedError
 
   @property
+  def game_scores(self) -> np.ndarray:
+    """float64 [num_envs]: each env's raw score so far in its current game (after a
+    game's last step, that game's final score)."""
+    raise NotImplementedError
+
+  @property
   def num_finished_episodes(self) -> int:
     """Games finished since construction (a counter, never reset)."""
     return self._num_finished

@@ -170,6 +170,10 @@ class SpritesEnvironment(batched.BatchedFrameEnvironment):
         discount=np.where(landed, 0.0, 1.0).astype(np.float32),
         observation=self._frames.copy())
 
+  @property
+  def game_scores(self) -> np.ndarray:
+    return self._episode_return.copy()
+
   # --- ground truth -----------------------------------------------------------------
 
   @property

@@ -13,6 +13,7 @@ ground-truth boxes, our keypoints and Transporter's).
 """
 
 import csv
+import io
 import os
 from typing import Dict, List
 
@@ -23,6 +24,7 @@ import tensorflow as tf
 from saarl_tf import config as config_lib
 from saarl_tf import export
 from saarl_tf import plots
+from saarl_tf import storage
 from saarl_tf.envs import ground_truth
 from saarl_tf.evaluation import keypoints as keypoints_lib
 from saarl_tf.experiments import pretrain_mask
@@ -78,12 +80,13 @@ def compare(mask_model, transporter: transporter_lib.Transporter,
     plots.plot_keypoints(observations, boxes, ours.positions, theirs,
                          f'{game}: keypoints (ground truth boxes in green)',
                          os.path.join(root_dir, f'keypoints_{game}.png'))
-  with open(os.path.join(root_dir, 'keypoints.csv'), 'w', newline='') as f:
-    writer = csv.DictWriter(f, CSV_FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-  with open(os.path.join(root_dir, 'keypoints.md'), 'w') as f:
-    f.write(table_markdown(rows, config))
+  table = io.StringIO()
+  writer = csv.DictWriter(table, CSV_FIELDS, lineterminator='\n')
+  writer.writeheader()
+  writer.writerows(rows)
+  storage.write_atomically(os.path.join(root_dir, 'keypoints.csv'), table.getvalue())
+  storage.write_atomically(os.path.join(root_dir, 'keypoints.md'),
+                           table_markdown(rows, config))
   return rows
 
 

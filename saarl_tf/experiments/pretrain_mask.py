@@ -5,10 +5,10 @@ The first half of the paper's multi-task and transfer protocols. Writes, under
 `PretrainConfig`, and how many frames it trains on; the mask export copies it),
 TensorBoard logs (train/), checkpoints (checkpoints/), `mask_quality.json` (object
 recall, mask mass on objects and mask mean against ground truth, on held-out frames)
-and `mask_overlay_<game>.png` (those frames with the mask in red).
+and `mask_overlay_<game>.png` (those frames with their masks, the ground-truth
+objects boxed).
 """
 
-import json
 import os
 from typing import Dict, Optional, Sequence
 
@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from saarl_tf import config as config_lib
 from saarl_tf import plots
+from saarl_tf import storage
 from saarl_tf.evaluation import mask_quality
 from saarl_tf.models import attention
 from saarl_tf.training import pair_training
@@ -41,18 +42,18 @@ def evaluate(model: attention.SelfSupervisedAttention, games: Sequence[str],
       logging.warning('No mask quality for %s: %s', game, error)
       continue
     results[game]['overlay'] = os.path.join(root_dir, f'mask_overlay_{game}.png')
-    plots.overlay_png(labelled.observations, masks, results[game]['overlay'])
+    plots.overlay_png(labelled.observations, masks, results[game]['overlay'],
+                      boxes=labelled.boxes,
+                      title=f'{game}: held-out random-policy frames and their masks')
     logging.info('Mask quality on %s: %s', game, results[game])
-  with tf.io.gfile.GFile(os.path.join(root_dir, QUALITY_JSON), 'w') as f:
-    json.dump(results, f, indent=2)
+  storage.write_json(os.path.join(root_dir, QUALITY_JSON), results)
   return results
 
 
 def write_config(config: config_lib.PretrainConfig, root_dir: str):
   """Records the run's settings and how many frames it trains on, as JSON."""
-  record = dict(config_lib.to_dict(config), num_frames=config.num_frames)
-  with tf.io.gfile.GFile(os.path.join(root_dir, CONFIG_JSON), 'w') as f:
-    json.dump(record, f, indent=2)
+  storage.write_json(os.path.join(root_dir, CONFIG_JSON),
+                     dict(config_lib.to_dict(config), num_frames=config.num_frames))
 
 
 def collect_frames(config: config_lib.PretrainConfig) -> pair_training.FrameDataset:

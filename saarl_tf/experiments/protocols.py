@@ -21,11 +21,13 @@ checkpoints, so a killed experiment loses at most `checkpoint_every` updates per
 
 import dataclasses
 import os
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from absl import logging
 
 from saarl_tf import config as config_lib
+from saarl_tf import storage
+from saarl_tf.experiments import executors
 from saarl_tf.experiments import pretrain_mask
 from saarl_tf.experiments import report as report_lib
 from saarl_tf.training import a2c_training
@@ -71,7 +73,7 @@ def prepare_mask(protocol: Protocol, root_dir: str,
   """
   mask_root = os.path.join(root_dir, 'mask')
   checkpoints = os.path.join(mask_root, 'checkpoints')
-  if os.path.exists(os.path.join(mask_root, 'mask_quality.json')):
+  if storage.exists(os.path.join(mask_root, pretrain_mask.QUALITY_JSON)):
     logging.info('Mask of %s already trained: %s', protocol.name, mask_root)
   else:
     pretrain_mask.run(dataclasses.replace(pretrain, games=protocol.mask_games),
@@ -90,7 +92,8 @@ def run_protocol(protocol: Protocol,
                  pretrain: config_lib.PretrainConfig,
                  games: Optional[Sequence[str]] = None,
                  seeds: Sequence[int] = (0, 1, 2, 3, 4),
-                 export_root: Optional[str] = 'export') -> Dict[str, str]:
+                 export_root: Optional[str] = 'export',
+                 executor: Optional[Any] = None) -> Dict[str, str]:
   """Runs (or resumes) every game x variant x seed of the protocol, then reports.
 
   Args:
@@ -101,14 +104,19 @@ def run_protocol(protocol: Protocol,
     games: override the protocol's games.
     seeds: one run per seed.
     export_root: where the pre-trained mask is exported, or None.
+    executor: where the mask pre-training and the runs execute
+      (`executors.LocalExecutor()`, the default, or `RayExecutor`); finished runs
+      are skipped either way, and the report is written once all runs have ended.
 
   Returns:
     Paths of the CSV, the figure and the summary.
   """
+  executor = executor or executors.LocalExecutor()
   games = tuple(games or protocol.games)
-  mask_checkpoint = None
+  mask = None
   if 'frozen' in protocol.variants:
-    mask_checkpoint = prepare_mask(protocol, root_dir, pretrain, export_root)
+    mask = executor.submit(prepare_mask, protocol, root_dir, pretrain, export_root)
+  handles = []
   for game in games:
     for variant in protocol.variants:
       for seed in seeds:
@@ -116,16 +124,21 @@ def run_protocol(protocol: Protocol,
         if run_files.finished_frames(directory) >= a2c.total_frames:
           logging.info('Skipping finished run %s', directory)
           continue
-        config = dataclasses.replace(
-            a2c, game=game, variant=variant, seed=seed,
-            mask_checkpoint=mask_checkpoint if variant == 'frozen' else None)
-        logging.info('Running %s', directory)
-        run = a2c_training.A2CRun(config, directory)
-        try:
-          run.run()
-        finally:
-          run.close()
+        config = dataclasses.replace(a2c, game=game, variant=variant, seed=seed,
+                                     mask_checkpoint=None)
+        logging.info('Running %s (%s executor)', directory, executor.name)
+        handles.append(executor.submit(run_one, config, directory,
+                                       mask if variant == 'frozen' else None))
+  executor.gather(handles)
   return report(protocol, root_dir, games, seeds, a2c.total_frames)
+
+
+def run_one(config: config_lib.A2CConfig, directory: str,
+            mask_checkpoint: Optional[str] = None) -> Dict[str, Any]:
+  """One run of a protocol (a frozen one with the pre-trained mask); its done record."""
+  if mask_checkpoint:
+    config = dataclasses.replace(config, mask_checkpoint=mask_checkpoint)
+  return a2c_training.train(config, directory)
 
 
 def report(protocol: Protocol, root_dir: str, games: Sequence[str],

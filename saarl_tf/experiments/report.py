@@ -17,14 +17,15 @@ The protocols write their reports through the same code.
 """
 
 import csv
+import io
 import os
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import warnings
 
 import numpy as np
-import tensorflow as tf
 
 from saarl_tf import plots
+from saarl_tf import storage
 from saarl_tf.training import run_files
 
 CSV_FIELDS = ('experiment', 'game', 'variant', 'seed', 'kind', 'frames', 'raw_return')
@@ -77,8 +78,8 @@ def find_runs(pattern: str) -> List[RunLogs]:
   Raises:
     ValueError: one line if the pattern matches no run directory.
   """
-  directories = sorted(path for path in tf.io.gfile.glob(pattern)
-                       if tf.io.gfile.exists(os.path.join(path, run_files.CONFIG_JSON)))
+  directories = sorted(path for path in storage.glob(pattern)
+                       if storage.exists(os.path.join(path, run_files.CONFIG_JSON)))
   if not directories:
     raise ValueError(f'--runs={pattern} matches no run directory (a directory '
                      f'holding {run_files.CONFIG_JSON})')
@@ -118,14 +119,15 @@ def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
   Returns:
     Paths of the CSV, the PNG figure and the summary.
   """
-  tf.io.gfile.makedirs(output_dir)
+  storage.makedirs(output_dir)
   paths = {'csv': os.path.join(output_dir, 'results.csv'),
            'figure': os.path.join(output_dir, 'learning_curves.png'),
            'summary': os.path.join(output_dir, 'summary.md')}
-  with open(paths['csv'], 'w', newline='') as f:
-    writer = csv.DictWriter(f, CSV_FIELDS)
-    writer.writeheader()
-    writer.writerows(results_rows(experiment, runs))
+  table = io.StringIO()
+  writer = csv.DictWriter(table, CSV_FIELDS, lineterminator='\n')
+  writer.writeheader()
+  writer.writerows(results_rows(experiment, runs))
+  storage.write_atomically(paths['csv'], table.getvalue())
 
   games = list(dict.fromkeys(run.game for run in runs))
   variants = sorted(dict.fromkeys(run.variant for run in runs), key=_variant_order)
@@ -145,9 +147,8 @@ def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
       seeds[(game, variant)] = [run.seed for run in group]
   plots.plot_learning_curves(curves, grid, games, variants, title, paths['figure'],
                              eval_curves, eval_frames)
-  with open(paths['summary'], 'w') as f:
-    f.write(summary_markdown(title, games, variants, curves, eval_curves, seeds,
-                             total_frames))
+  storage.write_atomically(paths['summary'], summary_markdown(
+      title, games, variants, curves, eval_curves, seeds, total_frames))
   return paths
 
 

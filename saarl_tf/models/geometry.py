@@ -8,7 +8,7 @@ uniform 12-pixel grid). A pixel belongs to the cell whose receptive field is cen
 nearest to it.
 """
 
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -17,6 +17,8 @@ import numpy as np
 CONV_LAYERS = ((32, 8, 4), (64, 4, 2), (32, 3, 1))
 FRAME_SIZE = 84
 MASK_SIZE = 7
+# Atari's full-colour screen, which the 84x84 frame is resized from (whole, no crop).
+SCREEN_HEIGHT, SCREEN_WIDTH = 210, 160
 
 
 def receptive_field_geometry(conv_layers: Sequence[Tuple[int, int, int]] = CONV_LAYERS
@@ -45,8 +47,17 @@ def cell_centres(mask_size: int,
   return first_centre + stride * np.arange(mask_size)
 
 
-def upsample_masks(masks: np.ndarray, frame_size: int = FRAME_SIZE) -> np.ndarray:
-  """float [B, m, m] masks -> float [B, H, W]: each pixel takes its cell's value."""
+def upsample_masks(masks: np.ndarray, height: int = FRAME_SIZE,
+                   width: Optional[int] = None) -> np.ndarray:
+  """float [B, m, m] masks -> float [B, height, width]: each pixel takes its cell's value.
+
+  `height` x `width` is the 84x84 frame itself or the picture it was resized from
+  (Atari's 210x160 screen): a pixel's centre is first mapped into the 84x84 frame
+  (y -> (y + 0.5) * 84 / height - 0.5), then to the cell centred nearest to it.
+  """
   masks = np.asarray(masks)
-  cells = pixel_to_cell(np.arange(frame_size), masks.shape[-1])
-  return masks[:, cells][:, :, cells]
+  width = width or height
+  def cells(size):
+    return pixel_to_cell((np.arange(size) + 0.5) * FRAME_SIZE / size - 0.5,
+                         masks.shape[-1])
+  return masks[:, cells(height)][:, :, cells(width)]

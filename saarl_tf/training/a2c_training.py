@@ -16,8 +16,9 @@ greedy policy as a `PolicySaver` SavedModel, at the end) and done.json;
 import dataclasses
 import json
 import os
+import socket
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from absl import logging
 import numpy as np
@@ -46,6 +47,7 @@ from saarl_tf.training import stopping
 
 # Evaluation envs are seeded apart from every training env (seed + i + 7919 k).
 _EVAL_SEED_OFFSET = 1_000_000
+CHECKPOINTS = 'checkpoints'
 # The joint mask "collapses" (mean of the rollout's masks below this, seen at
 # 0.002-0.005 on Breakout in the authors' code and ours) and "recovers" (back above
 # the second); done.json records the first update of each.
@@ -114,6 +116,67 @@ def build_network(config: config_lib.A2CConfig, observation_spec, num_actions: i
                                          mask_mode=config.mask_mode)
 
 
+def build_agent(config: config_lib.A2CConfig, time_step_spec, action_spec,
+                network: actor_critic.ActorCriticNetwork,
+                train_step: Optional[tf.Variable] = None) -> a2c.A2CAgent:
+  """The A2C agent of `config` over `network`, with its optimizers."""
+  joint = config.variant == 'joint'
+  return a2c.A2CAgent(
+      time_step_spec, action_spec, network,
+      optimizer=a2c.pytorch_rmsprop(config.rmsprop), variant=config.variant,
+      loss=config.loss, num_envs=config.num_envs,
+      mask=config.mask if joint else None,
+      mask_optimizer=(a2c.mask_adam(config.mask.adam)
+                      if joint and config.mask.update == 'separate' else None),
+      seed=config.seed, train_step_counter=train_step)
+
+
+def env_options(config: config_lib.A2CConfig) -> Dict[str, bool]:
+  """The Atari options of `config` as environment arguments (none for sprites)."""
+  if config.game.lower() == envs.SPRITES.lower():
+    return {}
+  return dataclasses.asdict(config.env)
+
+
+def environment_specs(config: config_lib.A2CConfig):
+  """(time_step_spec, action_spec, frames per agent step) of `config.game`'s env."""
+  probe = envs.make_environment(config.game, num_envs=1, seed=0, **env_options(config))
+  probe_tf = tf_py_environment.TFPyEnvironment(probe)
+  specs = probe_tf.time_step_spec(), probe_tf.action_spec(), probe.frames_per_step
+  probe.close()
+  return specs
+
+
+def restore_trained_network(root_dir: str) -> Tuple[
+    config_lib.A2CConfig, actor_critic.ActorCriticNetwork, int]:
+  """(settings, actor-critic with its latest checkpointed weights, update) of a run.
+
+  Reads the run's config.json and checkpoints/ only; writes nothing.
+
+  Raises:
+    ValueError: `root_dir` holds no config.json or no checkpoint (one line).
+  """
+  settings = run_files.read_config(root_dir)
+  if settings is None:
+    raise ValueError(f'{root_dir} is not an A2C run directory: it holds no '
+                     f'{run_files.CONFIG_JSON}')
+  latest = tf.train.latest_checkpoint(os.path.join(root_dir, CHECKPOINTS))
+  if latest is None:
+    raise ValueError(f'{root_dir} holds no checkpoint in {CHECKPOINTS}/ yet')
+  config = config_lib.from_dict(config_lib.A2CConfig, settings)
+  time_step_spec, action_spec, _ = environment_specs(config)
+  network = build_network(config, time_step_spec.observation,
+                          int(action_spec.maximum) + 1)
+  train_step = tf.Variable(0, dtype=tf.int64, name='train_step')
+  agent = build_agent(config, time_step_spec, action_spec, network, train_step)
+  # The Checkpointer's layout (agent=, global_step=); optimizer slots, histories
+  # and the frame ring are not needed to act.
+  status = tf.train.Checkpoint(agent=agent, global_step=train_step).restore(latest)
+  status.expect_partial()
+  status.assert_existing_objects_matched()
+  return config, network, int(train_step.numpy())
+
+
 def append_bootstrap_state(rollout: trajectory.Trajectory,
                            final_time_step) -> trajectory.Trajectory:
   """[N, T] rollout + the state it ended in -> the agent's [N, T + 1] experience.
@@ -126,6 +189,19 @@ def append_bootstrap_state(rollout: trajectory.Trajectory,
                        observation=final_time_step.observation[:, None],
                        discount=tf.ones_like(last.discount))
   return tf.nest.map_structure(lambda a, b: tf.concat([a, b], axis=1), rollout, last)
+
+
+def train(config: config_lib.A2CConfig, root_dir: str) -> Dict[str, Any]:
+  """Runs (or resumes) the A2C run in `root_dir` to its budget; returns its done.json
+  record. A finished run is not redone."""
+  done = run_files.read_done(root_dir)
+  if done and done['total_frames'] >= config.total_frames:
+    return done
+  run = A2CRun(config, root_dir)
+  try:
+    return run.run()
+  finally:
+    run.close()
 
 
 class A2CRun:
@@ -149,32 +225,20 @@ class A2CRun:
     self.last_eval = {}
     # The environment's own state is not checkpointed: a resumed run starts new
     # games, seeded apart from the ones already played.
-    probe = envs.make_environment(config.game, num_envs=1, seed=0,
-                                  **self._env_options())
-    self.frames_per_step = probe.frames_per_step
-    probe_tf = tf_py_environment.TFPyEnvironment(probe)
-    time_step_spec, action_spec = probe_tf.time_step_spec(), probe_tf.action_spec()
-    probe.close()
+    time_step_spec, action_spec, self.frames_per_step = environment_specs(config)
     self.network = build_network(config, time_step_spec.observation,
                                  int(action_spec.maximum) + 1)
-    joint = config.variant == 'joint'
-    self.agent = a2c.A2CAgent(
-        time_step_spec, action_spec, self.network,
-        optimizer=a2c.pytorch_rmsprop(config.rmsprop), variant=config.variant,
-        loss=config.loss, num_envs=config.num_envs,
-        mask=config.mask if joint else None,
-        mask_optimizer=(a2c.mask_adam(config.mask.adam)
-                        if joint and config.mask.update == 'separate' else None),
-        seed=config.seed, train_step_counter=self.train_step)
+    self.agent = build_agent(config, time_step_spec, action_spec, self.network,
+                             self.train_step)
     self.checkpointer = common.Checkpointer(
-        ckpt_dir=os.path.join(root_dir, 'checkpoints'), max_to_keep=2,
+        ckpt_dir=os.path.join(root_dir, CHECKPOINTS), max_to_keep=2,
         agent=self.agent, history=self.history, mask_health=self.mask_health,
         global_step=self.train_step)
     self.start_update = int(self.train_step.numpy())
     self._record_settings(settings, resume_changes)
     self.env = envs.make_environment(
         config.game, num_envs=config.num_envs,
-        seed=config.seed + 7919 * self.start_update, **self._env_options())
+        seed=config.seed + 7919 * self.start_update, **env_options(config))
     self.tf_env = tf_py_environment.TFPyEnvironment(self.env)
     self.buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(
         self.agent.collect_data_spec, batch_size=config.num_envs,
@@ -190,7 +254,7 @@ class A2CRun:
           self.agent.policy if config.eval.policy == 'greedy'
           else self.agent.collect_policy,
           envs.make_environment(config.game, num_envs=config.eval.games,
-                                seed=_EVAL_SEED_OFFSET, **self._env_options()))
+                                seed=_EVAL_SEED_OFFSET, **env_options(config)))
 
   def _record_settings(self, settings: Dict[str, Any],
                        resume_changes: Dict[str, Any]):
@@ -200,7 +264,8 @@ class A2CRun:
     start = {'update': self.start_update,
              'resolved_precision': precisions.resolve(self.config.precision),
              'package_version': provenance.package_version(),
-             'git_commit': provenance.git_commit()}
+             'git_commit': provenance.git_commit(),
+             'host': socket.gethostname(), 'pid': os.getpid()}
     if resume_changes:
       start['changed'] = resume_changes
     history = old.get('history', [])
@@ -216,11 +281,6 @@ class A2CRun:
                trial_id=self.root_dir)
     tf.summary.text('config', '```\n' + json.dumps(
         run_files.read_config(self.root_dir), indent=2) + '\n```', frames)
-
-  def _env_options(self) -> Dict[str, bool]:
-    if self.config.game.lower() == envs.SPRITES.lower():
-      return {}
-    return dataclasses.asdict(self.config.env)
 
   def _evaluation_due(self, update: int) -> bool:
     every = self.config.eval.every
@@ -355,8 +415,8 @@ class A2CRun:
       result.update(self.mask_health.record())
     if update >= self.total_updates:
       self.save_policy()
-      run_files.write_done(self.root_dir, dict(
-          result, total_frames=self.config.total_frames, updates=update))
+      result.update(total_frames=self.config.total_frames, updates=update)
+      run_files.write_done(self.root_dir, result)
     return result
 
   def _write_scalars(self, losses, frames: int, fps: float):
@@ -374,11 +434,15 @@ class A2CRun:
     tf.summary.scalar('progress/updates', self.train_step, frames)
 
   def _write_mask_images(self, observations, frames: int, max_outputs: int = 4):
+    """Newest frames with their masks, 3x, labelled with the game and frame count."""
     observations = observations[:max_outputs]
     masks = self.network.mask(observations)
-    tf.summary.image('mask/overlay', plots.mask_overlay(
-        attention.preprocess_frames(observations).numpy(), masks.numpy()), frames,
-        max_outputs)
+    overlays = plots.mask_overlay(
+        attention.preprocess_frames(observations).numpy(), masks.numpy(), scale=3)
+    labels = [f'{self.config.game}, frame {frames:,}, env {i}'
+              for i in range(len(overlays))]
+    tf.summary.image('mask/overlay', plots.labelled_pictures(overlays, labels),
+                     frames, max_outputs)
 
   def save_policy(self):
     """The greedy policy, as a `PolicySaver` SavedModel in `root_dir/policy`."""

@@ -172,9 +172,11 @@ def write_mask_summaries(losses, source, target, outputs: attention.AttentionOut
                    max_outputs)
   tf.summary.image('pairs/auto_reconstruction', clip(outputs.auto_reconstruction),
                    step, max_outputs)
+  overlays = plots.mask_overlay(target[:max_outputs].numpy(),
+                                outputs.target_mask[:max_outputs].numpy(), scale=3)
+  labels = [f'update {int(step):,}, pair {i}' for i in range(len(overlays))]
   tf.summary.image('pairs/target_mask_overlay',
-                   plots.mask_overlay(target.numpy(), outputs.target_mask.numpy()),
-                   step, max_outputs)
+                   plots.labelled_pictures(overlays, labels), step, max_outputs)
 
 
 def write_transporter_summaries(losses, source, target,

@@ -1,4 +1,7 @@
-"""The files of an A2C run directory, read and written in one place (TF-free).
+"""The files of an A2C run directory, read and written in one place.
+
+Through `saarl_tf.storage` (`tf.io.gfile`), so a run directory may be on shared or
+object storage; TensorFlow loads only when a file is touched.
 
 The layout (docs/ARCHITECTURE.md has the whole of it):
   config.json     the run's settings (`config.A2CConfig`), the precision it resolved
@@ -15,7 +18,7 @@ row is never lost nor counted twice; JSON files are written aside and renamed.
 """
 
 import csv
-import json
+import io
 import os
 from typing import Any, Dict, Optional, Sequence
 import warnings
@@ -23,6 +26,7 @@ import warnings
 import numpy as np
 
 from saarl_tf import config as config_lib
+from saarl_tf import storage
 
 CONFIG_JSON = 'config.json'
 EPISODES_CSV = 'episodes.csv'
@@ -41,23 +45,20 @@ class CsvLog:
   """
 
   def __init__(self, path: str, fields: Sequence[str], resumed_frames: int):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    kept = []
-    if os.path.exists(path):
-      with open(path, newline='') as f:
-        kept = [row for row in csv.DictReader(f)
-                if int(row[fields[0]]) <= resumed_frames]
+    text = storage.read_text(path)
+    kept = [row for row in csv.DictReader(io.StringIO(text))
+            if int(row[fields[0]]) <= resumed_frames] if text else []
     self._kept = kept
     # Rewritten whole, then renamed over the old file, so a crash leaves one intact.
-    temporary = path + '.tmp'
-    with open(temporary, 'w', newline='') as f:
-      writer = csv.DictWriter(f, fields)
-      writer.writeheader()
-      writer.writerows(kept)
-    os.replace(temporary, path)
+    rewritten = io.StringIO()
+    writer = csv.DictWriter(rewritten, fields, lineterminator='\n')
+    writer.writeheader()
+    writer.writerows(kept)
+    storage.write_atomically(path, rewritten.getvalue())
     self._fields = fields
-    self._file = open(path, 'a', newline='')
-    self._writer = csv.writer(self._file)
+    self._file = storage.open_file(path, 'a')
+    self._line = io.StringIO()
+    self._writer = csv.writer(self._line, lineterminator='\n')
 
   def has_frames(self, frames: int) -> bool:
     """Whether rows logged at `frames` survived the resume."""
@@ -75,7 +76,10 @@ class CsvLog:
 
   def append(self, rows: Sequence[Sequence[float]]):
     self._writer.writerows(rows)
+    self._file.write(self._line.getvalue())
     self._file.flush()
+    self._line.seek(0)
+    self._line.truncate()
 
   def close(self):
     self._file.close()
@@ -93,37 +97,23 @@ def read_evaluations(root_dir: str) -> np.ndarray:
 
 
 def _read_csv(path: str, columns: int) -> np.ndarray:
-  if not os.path.exists(path):
+  text = storage.read_text(path)
+  if text is None:
     return np.zeros((0, columns))
   with warnings.catch_warnings():    # a header and no rows yet
     warnings.simplefilter('ignore', UserWarning)
-    data = np.loadtxt(path, delimiter=',', skiprows=1, ndmin=2)
+    data = np.loadtxt(io.StringIO(text), delimiter=',', skiprows=1, ndmin=2)
   return data.reshape(-1, columns)
-
-
-def write_json(path: str, record: Dict[str, Any]):
-  """Writes JSON atomically: aside, then renamed over `path`."""
-  os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-  with open(path + '.tmp', 'w') as f:
-    json.dump(record, f, indent=2)
-  os.replace(path + '.tmp', path)
 
 
 def write_config(root_dir: str, settings: Dict[str, Any]):
   """Records a run's settings (and provenance) in config.json."""
-  write_json(os.path.join(root_dir, CONFIG_JSON), settings)
-
-
-def _read_json(path: str) -> Optional[Dict[str, Any]]:
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
+  storage.write_json(os.path.join(root_dir, CONFIG_JSON), settings)
 
 
 def read_config(root_dir: str) -> Optional[Dict[str, Any]]:
   """A run's recorded settings, or None if it has none."""
-  return _read_json(os.path.join(root_dir, CONFIG_JSON))
+  return storage.read_json(os.path.join(root_dir, CONFIG_JSON))
 
 
 # What may differ when a run resumes: how long it runs and how often it reports. Any
@@ -195,12 +185,12 @@ def check_settings(root_dir: str, settings: Dict[str, Any]) -> Dict[str, Any]:
 
 def read_done(root_dir: str) -> Optional[Dict[str, Any]]:
   """A finished run's done.json, or None if the run has not finished."""
-  return _read_json(os.path.join(root_dir, DONE_JSON))
+  return storage.read_json(os.path.join(root_dir, DONE_JSON))
 
 
 def write_done(root_dir: str, record: Dict[str, Any]):
   """Marks a run finished: its final scores and losses in done.json."""
-  write_json(os.path.join(root_dir, DONE_JSON), record)
+  storage.write_json(os.path.join(root_dir, DONE_JSON), record)
 
 
 def finished_frames(root_dir: str) -> int:
