@@ -259,9 +259,13 @@ def _run_protocols(root_dir: str):
   """The protocol (or, for `all`, each in turn) on the chosen executor."""
   from saarl_tf.experiments import executors  # pylint: disable=g-import-not-at-top
   from saarl_tf.experiments import protocols  # pylint: disable=g-import-not-at-top
-  executor = executors.make_executor(
-      _EXECUTOR.value, _RAY_ADDRESS.value, _CPUS_PER_RUN.value, _GPUS_PER_RUN.value,
-      _MAX_RETRIES.value)
+  try:
+    executor = executors.make_executor(
+        _EXECUTOR.value, _RAY_ADDRESS.value, _CPUS_PER_RUN.value, _GPUS_PER_RUN.value,
+        _MAX_RETRIES.value)
+  except ImportError as error:
+    print(f'saarl_tf: {error}', file=sys.stderr)
+    sys.exit(2)
   names = PROTOCOL_NAMES if _EXPERIMENT.value == 'all' else (_EXPERIMENT.value,)
   try:
     for name in names:

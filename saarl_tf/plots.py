@@ -163,7 +163,7 @@ def overlay_png(observations: np.ndarray, masks: np.ndarray, path: str,
                   label='mask value Psi(x)')
   legend = ' (green: ground-truth objects)' if boxes is not None else ''
   figure.suptitle(f'{title}{legend}', fontsize=9)
-  storage.save_figure(figure, path, dpi=150)
+  storage.save_figure(figure, path, dpi=150, bbox_inches='tight')
   plt.close(figure)
 
 

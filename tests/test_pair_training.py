@@ -77,6 +77,21 @@ def test_resumed_training_equals_uninterrupted_training(tmp_path):
               'pairs/source', 'pairs/target', 'pairs/reconstruction',
               'pairs/auto_reconstruction', 'pairs/target_mask_overlay'):
     assert tag in tags, tag
+  # The mask overlay is upscaled 3x from 84x84, with a colour scale and a label strip.
+  width, height = _image_size(os.path.join(str(tmp_path / 'straight'), 'train'),
+                              'pairs/target_mask_overlay')
+  assert width > 3 * 84 and height > 3 * 84
+
+
+def _image_size(log_dir, tag):
+  """(width, height) of the first image summary `tag` (TF2 stores them first)."""
+  for path in glob.glob(os.path.join(log_dir, 'events.out.tfevents.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        if value.tag == tag:
+          width, height = value.tensor.string_val[:2]
+          return int(width), int(height)
+  raise AssertionError(f'no image summary {tag}')
 
 
 def test_restore_attention_reads_a_pretraining_checkpoint(tmp_path):

@@ -25,6 +25,7 @@ layout and trial names; tasks keep the run directories, resume logic and reports
 package already has.
 """
 
+import importlib.util
 import os
 from typing import Any, Callable, List, Optional, Sequence
 
@@ -124,10 +125,8 @@ def make_executor(name: str, address: Optional[str] = None, cpus_per_run: float 
   if name == 'local':
     return LocalExecutor()
   if name == 'ray':
-    try:
-      import ray  # pylint: disable=g-import-not-at-top,unused-import
-    except ImportError:
-      raise ImportError('--executor=ray needs Ray: pip install -e ".[cluster]"'
-                        ) from None
+    if importlib.util.find_spec('ray') is None:
+      raise ImportError('--executor=ray needs Ray, which is not installed: '
+                        'pip install -e ".[cluster]"')
     return RayExecutor(address, cpus_per_run, gpus_per_run, max_retries)
   raise ValueError(f'executor {name!r}: expected one of {", ".join(EXECUTORS)}')
