@@ -38,6 +38,7 @@ MASK_MODES = ('multiply', 'residual')
 EVAL_POLICIES = ('greedy', 'sample')
 PRECISIONS = ('float32', 'mixed_bfloat16', 'auto')
 UNIVERSAL_MASK_GAMES = ('Asteroids', 'Assault', 'MsPacman')
+VIDEO_SUFFIXES = ('.mp4', '.gif')   # what `play` can encode (imageio: ffmpeg, Pillow)
 
 
 def setting(default: Any, help: str, *, flag: Optional[str] = None,  # pylint: disable=redefined-builtin

@@ -192,9 +192,10 @@ def _register_validators():
     if mask and len(values['games']) != 1:
       raise flags.ValidationError(
           f'--mask plays one game; got --games={",".join(values["games"])}')
-    if video and not video.lower().endswith(('.mp4', '.gif')):
+    if video and not video.lower().endswith(config_lib.VIDEO_SUFFIXES):
       raise flags.ValidationError(
-          f'--video={video}: expected a file ending in .mp4 or .gif')
+          f'--video={video}: expected a file ending in '
+          f'{" or ".join(config_lib.VIDEO_SUFFIXES)}')
     return True
   flags.register_multi_flags_validator(
       ['experiment', 'run', 'mask', 'video', 'games'], play_flags_agree)

@@ -8,9 +8,10 @@ mask (joint and frozen runs, or the export) as a heat map in its exact cell geom
 a colour scale, and a label with the game, the game's number, the step and the score
 so far.
 
-Game g is played from env seed `seed + g`; `seed` also seeds sampled actions. Scores are raw (unclipped) game scores,
-the sum of the emulator's rewards over all lives; the environment's episodic life
-(a life loss ends the agent's episode) is the run's own, as in training.
+Game g is played from env seed `seed + g`; `seed` also seeds sampled actions. Scores
+are raw (unclipped) game scores, the sum of the emulator's rewards over all lives; the
+environment's episodic life (a life loss ends the agent's episode) is the run's own,
+as in training.
 
 tf-agents' `PyDriver` stops at episode ends, which with episodic life are life
 losses; a game here ends only with the game over, so the loop is written out.
@@ -22,16 +23,18 @@ from typing import Callable, List, NamedTuple, Optional
 from absl import logging
 import numpy as np
 import tensorflow as tf
+from tf_agents.policies import greedy_policy
 from tf_agents.policies import py_tf_eager_policy
 from tf_agents.policies import random_py_policy
 from tf_agents.trajectories import time_step as ts
 
+from saarl_tf import config as config_lib
 from saarl_tf import envs
 from saarl_tf import plots
+from saarl_tf import storage
 from saarl_tf.agents import a2c
 from saarl_tf.training import a2c_training
 
-VIDEO_SUFFIXES = ('.mp4', '.gif')
 # Output sizes a multiple of this: H.264 encoders need even sizes, and imageio's
 # ffmpeg writer would otherwise resize to multiples of 16 with a warning.
 _MACRO_BLOCK = 16
@@ -58,9 +61,9 @@ class Player(NamedTuple):
 
 def check_video_path(path: str):
   """Raises ValueError (one line) unless `path` ends in a suffix we can encode."""
-  if not path.lower().endswith(VIDEO_SUFFIXES):
+  if not path.lower().endswith(config_lib.VIDEO_SUFFIXES):
     raise ValueError(f'--video={path}: expected a file ending in '
-                     f'{" or ".join(VIDEO_SUFFIXES)}')
+                     f'{" or ".join(config_lib.VIDEO_SUFFIXES)}')
 
 
 def run_player(run_dir: str, policy: str) -> Player:
@@ -71,7 +74,6 @@ def run_player(run_dir: str, policy: str) -> Player:
   tf_policy = a2c.ActorCriticPolicy(time_step_spec, action_spec, network,
                                     emit_mask=has_mask)
   if policy == 'greedy':
-    from tf_agents.policies import greedy_policy  # pylint: disable=g-import-not-at-top
     tf_policy = greedy_policy.GreedyPolicy(tf_policy)
   eager = py_tf_eager_policy.PyTFEagerPolicy(tf_policy, use_tf_function=True,
                                              batch_time_steps=False)
@@ -122,14 +124,17 @@ def play(player: Player, num_games: int, seed: int, video: Optional[str] = None,
          ) -> List[GameRecord]:
   """Plays `num_games` complete games; writes the video and the strip if asked.
 
+  `video` is a local file (ffmpeg or Pillow writes it); `strip` may be anywhere
+  `storage` reaches.
+
   Returns:
     One record per game, in order.
   """
   import imageio.v2 as imageio  # pylint: disable=g-import-not-at-top
-  for path in ([video] if video else []) + ([strip.path] if strip else []):
-    tf.io.gfile.makedirs(os.path.dirname(os.path.abspath(path)))
   if video:
     check_video_path(video)
+    # ffmpeg streams to a file of this machine; the strip goes through `storage`.
+    os.makedirs(os.path.dirname(os.path.abspath(video)), exist_ok=True)
   tf.keras.utils.set_random_seed(seed)      # sampled actions repeat with the seed
   is_atari = player.game.lower() != envs.SPRITES.lower()
   env = envs.make_environment(player.game, num_envs=1, seed=seed,
@@ -171,7 +176,8 @@ def play(player: Player, num_games: int, seed: int, video: Optional[str] = None,
       writer.close()
     env.close()
   if strip is not None:
-    imageio.imwrite(strip.path, np.concatenate(stills, axis=1))
+    storage.write_atomically(strip.path, imageio.imwrite(
+        '<bytes>', np.concatenate(stills, axis=1), format='png'))
   return records
 
 
