@@ -33,6 +33,7 @@ from absl import flags
 import numpy as np
 
 from saarl_tf import config as config_lib
+from saarl_tf import provenance
 from saarl_tf.models import precisions
 
 _WHAT = flags.DEFINE_enum('what', 'env',
@@ -222,10 +223,8 @@ def bench_train(game: str, num_envs: int, updates: int, rounds: int, steps: int,
   if sb3_python:
     commands['stable_baselines3'] = [sb3_python, '-m', 'saarl_tf.bench',
                                      '--what=sb3_one']
-  # The repository root, so that another interpreter finds this package too.
-  environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
-      [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
-      + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]))
+  # So that another interpreter finds this package too.
+  environment = dict(os.environ, PYTHONPATH=provenance.pythonpath_with_package())
   results = {}
   for name, command in commands.items():
     output = subprocess.run(command + common, capture_output=True, text=True,
@@ -250,7 +249,6 @@ def bench_executors(cpus_per_run: float) -> Dict[str, Dict[str, float]]:
   """Seconds the smoke protocols take with each executor, and the most runs seen in
   flight at once (started, config.json written, not yet done), polled every 0.2 s."""
   import glob  # pylint: disable=g-import-not-at-top
-  repository = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   results = {}
   for executor in ('local', 'ray'):
     with tempfile.TemporaryDirectory() as root:
@@ -260,7 +258,8 @@ def bench_executors(cpus_per_run: float) -> Dict[str, Dict[str, float]]:
                  f'--cpus_per_run={cpus_per_run}']
       started = time.perf_counter()
       log = open(os.path.join(root, 'log'), 'w+')   # a pipe could fill and block
-      process = subprocess.Popen(command, cwd=repository, stdout=subprocess.DEVNULL,
+      process = subprocess.Popen(command, cwd=provenance.package_root(),
+                                 stdout=subprocess.DEVNULL,
                                  stderr=log, text=True,
                                  env=dict(os.environ, RAY_USAGE_STATS_ENABLED='0'))
       in_flight = 0

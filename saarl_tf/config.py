@@ -459,6 +459,13 @@ def to_dict(config: Any) -> Dict[str, Any]:
       k: list(v) if isinstance(v, tuple) else v for k, v in items})
 
 
+def check_video_path(path: str):
+  """Raises ValueError (one line) unless `path` ends in a suffix `play` can encode."""
+  if not path.lower().endswith(VIDEO_SUFFIXES):
+    raise ValueError(f'--video={path}: expected a file ending in '
+                     f'{" or ".join(VIDEO_SUFFIXES)}')
+
+
 def from_dict(config_class: Type[Any], settings: Dict[str, Any]) -> Any:
   """A config from a run's recorded settings (its config.json).
 

@@ -40,6 +40,7 @@ from absl import logging
 from saarl_tf import config as config_lib
 from saarl_tf import storage
 from saarl_tf.envs import games as games_lib
+from saarl_tf.experiments import executors  # TF-free
 from saarl_tf.training import run_files
 from saarl_tf.training import stopping
 
@@ -71,7 +72,7 @@ _EXPORT_DIR = flags.DEFINE_string(
 
 # Where a protocol's runs execute (experiments/executors.py).
 _EXECUTOR = flags.DEFINE_enum(
-    'executor', 'local', ['local', 'ray'],
+    'executor', 'local', list(executors.EXECUTORS),
     "Protocols: local runs them one after another here; ray makes each run (and the "
     'mask pre-training) a Ray task, on every core of this machine or a cluster.')
 _RAY_ADDRESS = flags.DEFINE_string(
@@ -172,7 +173,6 @@ def _register_validators():
   flags.register_multi_flags_validator(['experiment', 'runs', 'output'],
                                        report_flags_agree)
 
-
   def play_flags_agree(values):
     if values['experiment'] != 'play':
       return True
@@ -192,10 +192,11 @@ def _register_validators():
     if mask and len(values['games']) != 1:
       raise flags.ValidationError(
           f'--mask plays one game; got --games={",".join(values["games"])}')
-    if video and not video.lower().endswith(config_lib.VIDEO_SUFFIXES):
-      raise flags.ValidationError(
-          f'--video={video}: expected a file ending in '
-          f'{" or ".join(config_lib.VIDEO_SUFFIXES)}')
+    if video:
+      try:
+        config_lib.check_video_path(video)
+      except ValueError as error:
+        raise flags.ValidationError(str(error)) from None
     return True
   flags.register_multi_flags_validator(
       ['experiment', 'run', 'mask', 'video', 'games'], play_flags_agree)
@@ -258,7 +259,6 @@ def _absolute(path: str) -> str:
 
 def _run_protocols(root_dir: str):
   """The protocol (or, for `all`, each in turn) on the chosen executor."""
-  from saarl_tf.experiments import executors  # pylint: disable=g-import-not-at-top
   from saarl_tf.experiments import protocols  # pylint: disable=g-import-not-at-top
   try:
     executor = executors.make_executor(

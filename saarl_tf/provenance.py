@@ -14,6 +14,18 @@ def package_version() -> str:
     return 'unknown'
 
 
+def package_root() -> str:
+  """The directory holding the saarl_tf package (the repository root of a checkout)."""
+  return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def pythonpath_with_package() -> str:
+  """PYTHONPATH with `package_root()` first, so that another process (another
+  interpreter, a Ray worker) imports this package as this one does."""
+  return os.pathsep.join([package_root()] + [
+      path for path in os.environ.get('PYTHONPATH', '').split(os.pathsep) if path])
+
+
 def git_commit() -> Optional[str]:
   """The commit of the checkout the package runs from ('+dirty' if it has edits),
   or None outside a git checkout."""

@@ -11,10 +11,11 @@ TensorFlow is imported on first use, so that the launcher's flag checks answer b
 it loads unless they have a file to look at.
 """
 
+import csv
 import io
 import json
 import os
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 
 def gfile():
@@ -50,6 +51,15 @@ def write_atomically(path: str, data: Union[str, bytes]):
   with open_file(temporary, 'wb' if isinstance(data, bytes) else 'w') as f:
     f.write(data)
   gfile().rename(temporary, path, overwrite=True)
+
+
+def write_csv(path: str, fields: Sequence[str], rows: Sequence[Mapping[str, Any]]):
+  """A CSV with a header of `fields` and one line per row (dicts), atomically."""
+  table = io.StringIO()
+  writer = csv.DictWriter(table, fields, lineterminator='\n')
+  writer.writeheader()
+  writer.writerows(rows)
+  write_atomically(path, table.getvalue())
 
 
 def read_text(path: str) -> Optional[str]:

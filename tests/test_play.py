@@ -8,6 +8,7 @@ import pytest
 from tf_agents.trajectories import time_step as ts
 
 from a2c_helpers import config as _config
+from saarl_tf import config as config_lib
 from saarl_tf.envs import atari
 from saarl_tf.experiments import play
 from saarl_tf.models import geometry
@@ -136,7 +137,7 @@ def test_a_mask_cell_covers_its_receptive_field_on_the_full_screen():
 def test_a_video_path_we_cannot_encode_is_refused_in_one_line():
   with pytest.raises(ValueError, match=r'--video=out\.avi: expected a file ending in '
                      r'\.mp4 or \.gif'):
-    play.check_video_path('out.avi')
+    config_lib.check_video_path('out.avi')
 
 
 def test_a_baseline_run_plays_sprites_into_a_gif_with_one_frame_per_step(tmp_path):

@@ -26,8 +26,9 @@ package already has.
 """
 
 import importlib.util
-import os
 from typing import Any, Callable, List, Optional, Sequence
+
+from saarl_tf import provenance
 
 EXECUTORS = ('local', 'ray')
 
@@ -90,9 +91,8 @@ class RayExecutor:
                include_dashboard=False, logging_level='WARNING',
                # Workers import this package as the driver does (the same
                # interpreter on one box; installed on every node of a cluster).
-               runtime_env={'env_vars': {'PYTHONPATH': os.pathsep.join(
-                   [_package_root()] + [p for p in os.environ.get(
-                       'PYTHONPATH', '').split(os.pathsep) if p])}}
+               runtime_env={'env_vars': {
+                   'PYTHONPATH': provenance.pythonpath_with_package()}}
                if address is None else None)
     self._cpus = cpus_per_run
     self._task = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run,
@@ -107,11 +107,6 @@ class RayExecutor:
   def close(self):
     if self._started:
       self._ray.shutdown()
-
-
-def _package_root() -> str:
-  """The directory holding the saarl_tf package."""
-  return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def make_executor(name: str, address: Optional[str] = None, cpus_per_run: float = 2,

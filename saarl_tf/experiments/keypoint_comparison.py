@@ -12,8 +12,6 @@ and checkpoints), keypoints.csv, keypoints.md and keypoints_<game>.png (frames w
 ground-truth boxes, our keypoints and Transporter's).
 """
 
-import csv
-import io
 import os
 from typing import Dict, List
 
@@ -80,11 +78,7 @@ def compare(mask_model, transporter: transporter_lib.Transporter,
     plots.plot_keypoints(observations, boxes, ours.positions, theirs,
                          f'{game}: keypoints (ground truth boxes in green)',
                          os.path.join(root_dir, f'keypoints_{game}.png'))
-  table = io.StringIO()
-  writer = csv.DictWriter(table, CSV_FIELDS, lineterminator='\n')
-  writer.writeheader()
-  writer.writerows(rows)
-  storage.write_atomically(os.path.join(root_dir, 'keypoints.csv'), table.getvalue())
+  storage.write_csv(os.path.join(root_dir, 'keypoints.csv'), CSV_FIELDS, rows)
   storage.write_atomically(os.path.join(root_dir, 'keypoints.md'),
                            table_markdown(rows, config))
   return rows

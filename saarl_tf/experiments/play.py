@@ -59,20 +59,13 @@ class Player(NamedTuple):
   act: Callable[[ts.TimeStep], tuple]
 
 
-def check_video_path(path: str):
-  """Raises ValueError (one line) unless `path` ends in a suffix we can encode."""
-  if not path.lower().endswith(config_lib.VIDEO_SUFFIXES):
-    raise ValueError(f'--video={path}: expected a file ending in '
-                     f'{" or ".join(config_lib.VIDEO_SUFFIXES)}')
-
-
 def run_player(run_dir: str, policy: str) -> Player:
   """The policy (and mask) of a trained A2C run, from its latest checkpoint."""
-  config, network, update = a2c_training.restore_trained_network(run_dir)
-  time_step_spec, action_spec, _ = a2c_training.environment_specs(config)
+  trained = a2c_training.restore_trained_network(run_dir)
+  config, network = trained.config, trained.network
   has_mask = network.attention_module is not None
-  tf_policy = a2c.ActorCriticPolicy(time_step_spec, action_spec, network,
-                                    emit_mask=has_mask)
+  tf_policy = a2c.ActorCriticPolicy(trained.time_step_spec, trained.action_spec,
+                                    network, emit_mask=has_mask)
   if policy == 'greedy':
     tf_policy = greedy_policy.GreedyPolicy(tf_policy)
   eager = py_tf_eager_policy.PyTFEagerPolicy(tf_policy, use_tf_function=True,
@@ -85,7 +78,7 @@ def run_player(run_dir: str, policy: str) -> Player:
   mode = '' if config.mask_mode == 'multiply' or not has_mask else (
       f' ({config.mask_mode} mask)')
   label = (f'{config.game} {config.variant}{mode} seed {config.seed}, '
-           f'update {update:,}, {policy}')
+           f'update {trained.update:,}, {policy}')
   return Player(config.game, label, a2c_training.env_options(config), act)
 
 
@@ -132,7 +125,7 @@ def play(player: Player, num_games: int, seed: int, video: Optional[str] = None,
   """
   import imageio.v2 as imageio  # pylint: disable=g-import-not-at-top
   if video:
-    check_video_path(video)
+    config_lib.check_video_path(video)
     # ffmpeg streams to a file of this machine; the strip goes through `storage`.
     os.makedirs(os.path.dirname(os.path.abspath(video)), exist_ok=True)
   tf.keras.utils.set_random_seed(seed)      # sampled actions repeat with the seed

@@ -16,8 +16,6 @@ variant, `frozen-residual`), and writes into the output directory:
 The protocols write their reports through the same code.
 """
 
-import csv
-import io
 import os
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import warnings
@@ -123,11 +121,7 @@ def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
   paths = {'csv': os.path.join(output_dir, 'results.csv'),
            'figure': os.path.join(output_dir, 'learning_curves.png'),
            'summary': os.path.join(output_dir, 'summary.md')}
-  table = io.StringIO()
-  writer = csv.DictWriter(table, CSV_FIELDS, lineterminator='\n')
-  writer.writeheader()
-  writer.writerows(results_rows(experiment, runs))
-  storage.write_atomically(paths['csv'], table.getvalue())
+  storage.write_csv(paths['csv'], CSV_FIELDS, results_rows(experiment, runs))
 
   games = list(dict.fromkeys(run.game for run in runs))
   variants = sorted(dict.fromkeys(run.variant for run in runs), key=_variant_order)

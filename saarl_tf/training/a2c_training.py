@@ -18,7 +18,7 @@ import json
 import os
 import socket
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional
 
 from absl import logging
 import numpy as np
@@ -147,9 +147,18 @@ def environment_specs(config: config_lib.A2CConfig):
   return specs
 
 
-def restore_trained_network(root_dir: str) -> Tuple[
-    config_lib.A2CConfig, actor_critic.ActorCriticNetwork, int]:
-  """(settings, actor-critic with its latest checkpointed weights, update) of a run.
+class TrainedNetwork(NamedTuple):
+  """A run's settings, its actor-critic with the latest checkpointed weights, the
+  env's specs and the update the checkpoint holds."""
+  config: config_lib.A2CConfig
+  network: actor_critic.ActorCriticNetwork
+  time_step_spec: Any
+  action_spec: Any
+  update: int
+
+
+def restore_trained_network(root_dir: str) -> TrainedNetwork:
+  """The actor-critic of the run in `root_dir` as its latest checkpoint holds it.
 
   Reads the run's config.json and checkpoints/ only; writes nothing.
 
@@ -174,7 +183,8 @@ def restore_trained_network(root_dir: str) -> Tuple[
   status = tf.train.Checkpoint(agent=agent, global_step=train_step).restore(latest)
   status.expect_partial()
   status.assert_existing_objects_matched()
-  return config, network, int(train_step.numpy())
+  return TrainedNetwork(config, network, time_step_spec, action_spec,
+                        int(train_step.numpy()))
 
 
 def append_bootstrap_state(rollout: trajectory.Trajectory,

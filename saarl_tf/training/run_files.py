@@ -50,15 +50,10 @@ class CsvLog:
             if int(row[fields[0]]) <= resumed_frames] if text else []
     self._kept = kept
     # Rewritten whole, then renamed over the old file, so a crash leaves one intact.
-    rewritten = io.StringIO()
-    writer = csv.DictWriter(rewritten, fields, lineterminator='\n')
-    writer.writeheader()
-    writer.writerows(kept)
-    storage.write_atomically(path, rewritten.getvalue())
+    storage.write_csv(path, fields, kept)
     self._fields = fields
     self._file = storage.open_file(path, 'a')
-    self._line = io.StringIO()
-    self._writer = csv.writer(self._line, lineterminator='\n')
+    self._writer = csv.writer(self._file, lineterminator='\n')
 
   def has_frames(self, frames: int) -> bool:
     """Whether rows logged at `frames` survived the resume."""
@@ -76,10 +71,7 @@ class CsvLog:
 
   def append(self, rows: Sequence[Sequence[float]]):
     self._writer.writerows(rows)
-    self._file.write(self._line.getvalue())
     self._file.flush()
-    self._line.seek(0)
-    self._line.truncate()
 
   def close(self):
     self._file.close()
