@@ -68,18 +68,41 @@ class MaskModule(tf.__internal__.tracking.AutoTrackable):
     resized = tf.image.resize(mask, size, method='bilinear', antialias=True)
     return tf.clip_by_value(resized[..., 0], 0.0, 1.0)
 
+  # A signature does not check the shape it is called with: a 64x64 or channels-first
+  # batch failed deep in the first LayerNorm ("Incompatible shapes: [2,15,15,32] vs.
+  # [2,20,20,32]"). The shape is checked first, with a message naming both.
   @tf.function(input_signature=[
       tf.TensorSpec([None, geometry.FRAME_SIZE, geometry.FRAME_SIZE, None],
                     tf.uint8, name='observations')])
   def serving_default(self, observations):
-    return {'mask': self(observations)}
+    return {'mask': self(_checked_shape(observations))}
 
   @tf.function(input_signature=[
       tf.TensorSpec([None, geometry.FRAME_SIZE, geometry.FRAME_SIZE, None],
                     tf.uint8, name='observations'),
       tf.TensorSpec([2], tf.int32, name='size')])
   def resized_signature(self, observations, size):
-    return {'mask': self.resized(observations, size)}
+    return {'mask': self.resized(_checked_shape(observations), size)}
+
+
+def _checked_shape(observations: tf.Tensor) -> tf.Tensor:
+  """`observations` (uint8 [B, 84, 84, C]) once its run-time shape is checked.
+
+  Raises (when run):
+    tf.errors.InvalidArgumentError: the shape is not [B, 84, 84, C], C >= 1, naming
+      the shape it got.
+  """
+  shape = tf.shape(observations)
+  frame = geometry.FRAME_SIZE
+  # Padded so that an unbatched [84, 84, C] (which the signature lets through) is
+  # refused by the same check rather than by an index error.
+  dims = tf.concat([shape, tf.zeros([4], tf.int32)], 0)
+  well_formed = tf.reduce_all([tf.size(shape) == 4, dims[1] == frame,
+                               dims[2] == frame, dims[3] >= 1])
+  with tf.control_dependencies([tf.debugging.Assert(well_formed, [
+      f'observations must be uint8 [batch, {frame}, {frame}, C] (NHWC, newest frame '
+      'last); got shape', shape], summarize=4)]):
+    return tf.identity(observations)
 
 
 OBSERVATIONS_SPEC = tf.TensorSpec([None, geometry.FRAME_SIZE, geometry.FRAME_SIZE, None],
@@ -167,28 +190,33 @@ def mask_quality_of(model: attention.SelfSupervisedAttention, games: Sequence[st
 
 def export_from_checkpoint(checkpoint_dir: str, export_dir: str,
                            eval_frames: int, eval_seed: int) -> str:
-  """Exports the attention module of a mask pre-training run.
+  """Exports the attention module of a mask pre-training run, or re-exports an export.
 
   Args:
     checkpoint_dir: a pre-training run's `checkpoints/` directory; the run's
-      `config.json` next to it, if any, becomes the metadata's `training` entry.
+      `config.json` next to it, if any, becomes the metadata's `training` entry. Or
+      an export (`export/universal_mask`): its weights, `training` and `quality`
+      entries are kept and the SavedModel is written anew with this package's
+      serving functions (it may be `export_dir` itself).
     export_dir: where the SavedModel goes.
     eval_frames: if > 0, the mask is scored on this many ground-truth frames of each
       training game (OCAtari for Atari: the `eval` extra) and the scores stored in
       the metadata's `quality` entry; if 0, the scores the pre-training run wrote
-      (its `mask_quality.json`), if any, are stored instead.
+      (its `mask_quality.json`) or the export holds, if any, are stored instead.
     eval_seed: seed of the evaluation frames (`PretrainConfig.quality_seed`, apart
       from training seeds).
   """
-  model = attention.restore_attention(checkpoint_dir)
-  run_dir = os.path.dirname(checkpoint_dir.rstrip('/'))
-  training = storage.read_json(os.path.join(run_dir, 'config.json')) or {}
-  # The checkpoint's name, not its path: metadata must not hold machine-local paths.
-  training['checkpoint'] = os.path.basename(tf.train.latest_checkpoint(checkpoint_dir))
-  quality = None
-  if eval_frames > 0 and training.get('games'):
-    quality = mask_quality_of(model, training['games'], eval_frames, eval_seed)
+  model = load_attention(checkpoint_dir)
+  if is_export(checkpoint_dir):
+    metadata = read_metadata(checkpoint_dir)
+    training, quality = metadata['training'], metadata['quality'] or None
   else:
+    run_dir = os.path.dirname(checkpoint_dir.rstrip('/'))
+    training = storage.read_json(os.path.join(run_dir, 'config.json')) or {}
+    # The checkpoint's name, not its path: metadata must not hold machine-local paths.
+    training['checkpoint'] = os.path.basename(
+        tf.train.latest_checkpoint(checkpoint_dir))
+    quality = None
     # The scores the pre-training run measured on its held-out frames, if any.
     measured = storage.read_json(os.path.join(run_dir, 'mask_quality.json'))
     if measured is not None:
@@ -196,6 +224,8 @@ def export_from_checkpoint(checkpoint_dir: str, export_dir: str,
                   for game, scores in measured.items()}
       quality = {'eval_frames': training.get('eval_frames'),
                  'eval_seed': training.get('quality_seed'), 'games': per_game}
+  if eval_frames > 0 and training.get('games'):
+    quality = mask_quality_of(model, training['games'], eval_frames, eval_seed)
   return export_mask(model, export_dir, training, quality)
 
 

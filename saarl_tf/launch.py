@@ -61,7 +61,8 @@ _GAMES = flags.DEFINE_list(
 _SEEDS = flags.DEFINE_list('seeds', ['0', '1', '2', '3', '4'],
                            'Protocols: one run per seed (the paper averages 5).')
 _CHECKPOINT = flags.DEFINE_string(
-    'checkpoint', None, 'export: the checkpoints/ directory of a pretrain_mask run.')
+    'checkpoint', None, 'export: the checkpoints/ directory of a pretrain_mask run, or '
+    'an export to write anew with this version (its weights, record and scores kept).')
 _RUNS = flags.DEFINE_string(
     'runs', None, "report: a glob of run directories, e.g. 'runs/MsPacman/*/seed_*'.")
 _OUTPUT = flags.DEFINE_string('output', None, 'report: where its files go.')
@@ -156,10 +157,10 @@ def _register_validators():
     if values['experiment'] != 'export':
       return True
     checkpoint = values['checkpoint']
-    if not checkpoint or not _holds_checkpoint(checkpoint):
+    if not checkpoint or not (_holds_checkpoint(checkpoint) or _holds_export(checkpoint)):
       raise flags.ValidationError(
           f'--experiment=export needs --checkpoint=<pretrain_mask run>/checkpoints '
-          f'holding a checkpoint; got --checkpoint={checkpoint}')
+          f'holding a checkpoint, or a mask export; got --checkpoint={checkpoint}')
     return True
   flags.register_multi_flags_validator(['experiment', 'checkpoint'],
                                        export_flags_agree)

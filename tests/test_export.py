@@ -199,7 +199,34 @@ def test_the_savedmodel_refuses_what_it_cannot_read_and_cannot_be_fine_tuned(exp
               np.transpose(good, (0, 3, 1, 2)), good[0]):
     with pytest.raises(ValueError, match='Could not find matching concrete function'):
       mask(bad)
+  # The signatures cast nothing but do not check shapes themselves: each bad shape is
+  # named in the export's own message (TensorFlow frames it in a few lines).
+  for bad in (np.zeros((2, 64, 64, 4), np.uint8), np.transpose(good, (0, 3, 1, 2)),
+              good[0], good[..., :0]):
+    for name, arguments in (('serving_default', {}), ('resized', {'size': [9, 9]})):
+      with pytest.raises(tf.errors.InvalidArgumentError) as error:
+        mask.signatures[name](observations=tf.constant(bad),
+                              **{k: tf.constant(v) for k, v in arguments.items()})
+      message = str(error.value)
+      assert 'observations must be uint8 [batch, 84, 84, C]' in message, (name, message)
+      assert f'got shape] [{" ".join(map(str, bad.shape))}]' in message, (name, message)
+  assert mask.signatures['serving_default'](
+      observations=tf.constant(good))['mask'].shape == (2, 7, 7)
   assert all(not variable.trainable for variable in mask.variables)
   with tf.GradientTape() as tape:
     total = tf.reduce_sum(mask(good))
   assert not tape.watched_variables() and np.isfinite(total.numpy())
+
+
+def test_an_export_written_anew_keeps_its_weights_record_and_scores(exported, tmp_path):
+  """`--experiment=export --checkpoint=<an export>`: how a shipped mask gets this
+  version's serving functions without its pre-training run."""
+  _, export_dir = exported
+  again = export.export_from_checkpoint(export_dir, str(tmp_path / 'again'),
+                                        eval_frames=0, eval_seed=0)
+  before, after = export.read_metadata(export_dir), export.read_metadata(again)
+  assert after['training'] == before['training'] and after['quality'] == before['quality']
+  observations = _observations()
+  np.testing.assert_array_equal(tf.saved_model.load(again)(observations).numpy(),
+                                tf.saved_model.load(export_dir)(observations).numpy())
+  assert not any(v.trainable for v in tf.saved_model.load(again).variables)

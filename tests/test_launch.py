@@ -18,7 +18,7 @@ BAD_FLAGS = [
     (('--experiment=fly',), 'value should be one of <pretrain_mask|a2c|export|'),
     (('--experiment=export', '--checkpoint={tmp}'),
      '--experiment=export needs --checkpoint=<pretrain_mask run>/checkpoints holding a '
-     'checkpoint; got --checkpoint={tmp}'),
+     'checkpoint, or a mask export; got --checkpoint={tmp}'),
     (('--mask_train_steps=-5',), '--mask_train_steps=-5: -5 is not a non-negative'),
     (('--num_envs=0',), '--num_envs=0: 0 is not a positive integer'),
     (('--experiment=a2c', '--games=Pong,Breakout'),
