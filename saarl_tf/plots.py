@@ -21,6 +21,7 @@ matplotlib.use('Agg')   # files only; no display on servers and CI
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 from rliable import library as rly
+from rliable import metrics as rly_metrics
 
 from saarl_tf import storage
 from saarl_tf.models import geometry
@@ -269,6 +270,32 @@ def mean_and_ci(runs: np.ndarray, seed: int = 0
           random_state=np.random.RandomState(seed))
     low[complete], high[complete] = intervals['runs']
   return mean, low, high
+
+
+def probability_of_improvement(x: np.ndarray, y: np.ndarray, seed: int = 0
+                               ) -> Tuple[float, float, float]:
+  """P(X > Y): how likely a run of X scores above a run of Y, with its 95% CI.
+
+  rliable's probability of improvement (Agarwal et al. 2021): the Mann-Whitney U
+  statistic over all pairs of runs, divided by their number (0.5 for ties), its
+  interval a stratified bootstrap of each side's runs.
+
+  Args:
+    x, y: float [S_x] and [S_y], one score per seed (e.g. each seed's area under the
+      curve), no NaN.
+    seed: the bootstrap's random state.
+
+  Returns:
+    (probability, low, high).
+  """
+  pair = [np.asarray(x, np.float64)[:, None], np.asarray(y, np.float64)[:, None]]
+  with warnings.catch_warnings():   # arch 7.2 announces a future random_state API
+    warnings.simplefilter('ignore', FutureWarning)
+    points, intervals = rly.get_interval_estimates(
+        {'pair': pair}, rly_metrics.probability_of_improvement, reps=BOOTSTRAP_REPS,
+        confidence_interval_size=CI_SIZE, random_state=np.random.RandomState(seed))
+  low, high = np.ravel(intervals['pair'])
+  return float(points['pair']), float(low), float(high)
 
 
 def frame_grid(total_frames: int, points: int = 50) -> np.ndarray:

@@ -4,9 +4,11 @@ import csv
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from a2c_helpers import config as _config
+from saarl_tf.experiments import report
 from saarl_tf.training import a2c_training
 
 
@@ -30,8 +32,9 @@ def test_report_of_two_real_runs_has_a_row_per_variant_with_a_ci(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   summary = (tmp_path / 'figs' / 'summary.md').read_text()
   rows = [line for line in summary.splitlines() if line.startswith('| Sprites |')]
+  # Two tables, training games then evaluation games, a row per variant in each.
   assert [row.split(' | ')[1:3] for row in rows] == [['baseline', '0,1'],
-                                                     ['joint', '0,1']]
+                                                     ['joint', '0,1']] * 2
   for row in rows:
     final = row.split(' | ')[3]                       # 'mean [low, high]'
     mean, low, high = (float(x) for x in final.replace('[', '').replace(']', '')
@@ -53,3 +56,35 @@ def test_report_of_a_glob_that_matches_nothing_is_one_line(tmp_path):
       f'saarl_tf: --runs={tmp_path}/nothing/* matches no run directory (a directory '
       'holding config.json)')
   assert not (tmp_path / 'figs').exists()
+
+
+def _table(summary, heading):
+  """The rows of one table of a summary, as lists of cells."""
+  section = summary.split(f'## {heading}\n')[1].split('\n## ')[0]
+  return [[cell.strip() for cell in line.strip('|').split('|')]
+          for line in section.splitlines() if line.startswith('| G |')]
+
+
+def test_summary_gives_ratios_late_evaluations_and_probability_of_improvement():
+  """A variant whose every seed beats every baseline seed has P(> baseline) = 1; its
+  ratios are of means; 'last 5 evals' averages each seed's last five evaluations."""
+  evaluations = 6
+  baseline = np.array([[1., 2., 3., 4.], [1., 2., 3., 6.], [2., 2., 2., 2.]])
+  better = baseline + 10.0
+  base_evals = np.tile(np.arange(evaluations, dtype=float), (3, 1))   # 0..5
+  worse_evals = base_evals - 1.0
+  summary = report.summary_markdown(
+      'T', ['G'], ['baseline', 'joint'],
+      {('G', 'baseline'): baseline, ('G', 'joint'): better},
+      {('G', 'baseline'): base_evals, ('G', 'joint'): worse_evals},
+      {('G', 'baseline'): [0, 1, 2], ('G', 'joint'): [0, 1, 2]}, 1000)
+  train = _table(summary, 'Training games')
+  assert [row[1] for row in train] == ['baseline', 'joint']
+  assert train[0][-1] == '-'
+  assert train[1][3].startswith('14.00 [')                   # final: mean of 14, 16, 12
+  assert train[1][4] == f'{14.0 / 4.0:.2f}'                  # ratio of the means
+  assert train[1][-1] == '1.00 [1.00, 1.00]'                 # every pair is a win
+  evaluation = _table(summary, 'Evaluation games')
+  assert evaluation[0][5].startswith('3.00 [')               # mean of evals 1..5
+  assert evaluation[1][5].startswith('2.00 [')
+  assert evaluation[1][-1] == '0.00 [0.00, 0.00]'            # every pair a loss

@@ -10,8 +10,10 @@ variant, `frozen-residual`), and writes into the output directory:
   learning_curves.png   per game, training scores (mean of the last 100 games) and,
   learning_curves.svg   where runs have them, evaluation scores, against frames: the
                         mean over seeds with its 95% bootstrap CI (rliable)
-  summary.md            final score, area under the curve and final evaluation score
-                        per variant with 95% CIs, and their ratio to the baseline
+  summary.md            training games (final score, area under the curve) and
+                        evaluation games (last, last 5, area), per variant with 95%
+                        CIs, their ratio to the baseline and rliable's probability
+                        that the variant's area beats the baseline's
 
 The protocols write their reports through the same code.
 """
@@ -146,10 +148,44 @@ def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
   return paths
 
 
+LATE_EVALUATIONS = 5    # "late": each run's last 5 evaluations (2M frames at 4M)
+
+
 def _with_ci(values: np.ndarray) -> Tuple[float, str]:
   """The mean of per-seed values float [S] and 'mean [low, high]' (95% CI)."""
   mean, low, high = (float(x[0]) for x in plots.mean_and_ci(values[:, None]))
   return mean, f'{mean:.2f} [{low:.2f}, {high:.2f}]'
+
+
+def _per_seed_measures(runs: np.ndarray, evals: np.ndarray) -> Dict[str, np.ndarray]:
+  """Each seed's measures of its curves.
+
+  Args:
+    runs: float [S, G] training curves (mean of the last WINDOW games) on the grid.
+    evals: float [S, V] mean evaluation scores at the report's evaluation frames
+      (NaN where a run has none).
+
+  Returns:
+    name -> float [S]: `final`, `auc` (training), `eval` (the last evaluation),
+    `eval_late` (mean of the last LATE_EVALUATIONS), `eval_auc` (mean over all).
+  """
+  nothing = np.full(len(runs), np.nan)
+  has_evals = evals.shape[1] > 0
+  return {'final': runs[:, -1], 'auc': np.nanmean(runs, axis=1),
+          'eval': evals[:, -1] if has_evals else nothing,
+          'eval_late': (np.nanmean(evals[:, -LATE_EVALUATIONS:], axis=1)
+                        if has_evals else nothing),
+          'eval_auc': np.nanmean(evals, axis=1) if has_evals else nothing}
+
+
+# The two tables: (title, the measures shown with their ratio to the baseline, the
+# measure whose probability of improvement over the baseline is given).
+_TABLES = (
+    ('Training games', (('final', 'final'), ('AUC', 'auc')), 'auc'),
+    ('Evaluation games', (('last eval', 'eval'),
+                          (f'last {LATE_EVALUATIONS} evals', 'eval_late'),
+                          ('eval AUC', 'eval_auc')), 'eval_auc'),
+)
 
 
 def summary_markdown(title: str, games: Sequence[str], variants: Sequence[str],
@@ -157,35 +193,60 @@ def summary_markdown(title: str, games: Sequence[str], variants: Sequence[str],
                      eval_curves: Dict[Tuple[str, str], np.ndarray],
                      seeds: Dict[Tuple[str, str], List[int]],
                      total_frames: int) -> str:
-  """Final score and area under the curve per game and variant, with 95% CIs and
-  ratios to the baseline."""
+  """Two tables, training games and evaluation games: per game and variant, each
+  measure's mean over seeds with its 95% CI and its ratio to the baseline's mean, and
+  the probability that a run of the variant beats a run of the baseline in area
+  under the curve (rliable, with its 95% CI).
+
+  Args:
+    curves: (game, variant) -> float [S, G] training curves on the frame grid.
+    eval_curves: (game, variant) -> float [S, V] evaluation curves.
+    seeds: (game, variant) -> the S seeds.
+  """
   lines = [f'# {title}', '',
            f'{total_frames:,} frames per run; mean over seeds [95% bootstrap CI]. '
            f'Final: the mean raw score of the last {plots.WINDOW} training games at the '
-           'end. AUC: the mean of the training curve over the run (its area divided '
-           'by the frames). Eval: the mean raw score of the last evaluation\'s '
-           'complete games. Ratios are to the baseline\'s mean.', '',
-           '| game | variant | seeds | final | final / baseline | AUC | '
-           'AUC / baseline | eval | eval / baseline |',
-           '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
+           'end. AUC: the mean of the curve over the run (its area divided by the '
+           'frames). Last eval: the mean raw score of the last evaluation\'s complete '
+           f'games; last {LATE_EVALUATIONS} evals: of the last {LATE_EVALUATIONS} '
+           'evaluations\' games. Ratios are to the baseline\'s mean. P(> baseline): '
+           'the probability that a run of the variant has the larger AUC than a run '
+           'of the baseline (rliable\'s probability of improvement; 0.5 is no '
+           'difference).']
   with warnings.catch_warnings():   # NaN curves: runs that finished no game
     warnings.simplefilter('ignore', RuntimeWarning)
-    for game in games:
-      stats = {}
-      for variant in variants:
-        if (game, variant) not in curves:
-          continue
-        runs, evals = curves[(game, variant)], eval_curves[(game, variant)]
-        stats[variant] = (_with_ci(runs[:, -1]),
-                          _with_ci(np.nanmean(runs, axis=1)),
-                          _with_ci(evals[:, -1] if evals.shape[1] else
-                                   np.full(len(runs), np.nan)))
-      base = stats.get('baseline')
-      for variant, variant_stats in stats.items():
-        cells = []
-        for i, (mean, text) in enumerate(variant_stats):
-          ratio = mean / base[i][0] if base else np.nan
-          cells += [text, f'{ratio:.2f}']
-        seed_list = ','.join(str(seed) for seed in seeds[(game, variant)])
-        lines.append(f'| {game} | {variant} | {seed_list} | ' + ' | '.join(cells) + ' |')
+    measures = {key: _per_seed_measures(curves[key], eval_curves[key])
+                for key in curves}
+    for heading, shown, compared in _TABLES:
+      header = ['game', 'variant', 'seeds']
+      for name, _ in shown:
+        header += [name, f'{name} / baseline']
+      header.append(f'P({compared.replace("_", " ").replace("auc", "AUC")} > baseline)')
+      lines += ['', f'## {heading}', '', '| ' + ' | '.join(header) + ' |',
+                '| --- | --- | --- |' + ' ---: |' * (len(header) - 3)]
+      for game in games:
+        base = measures.get((game, 'baseline'))
+        for variant in variants:
+          if (game, variant) not in measures:
+            continue
+          ours = measures[(game, variant)]
+          cells = []
+          for _, key in shown:
+            mean, text = _with_ci(ours[key])
+            ratio = mean / np.mean(base[key]) if base is not None else np.nan
+            cells += [text, f'{ratio:.2f}']
+          cells.append('-' if variant == 'baseline' else
+                       _improvement(ours[compared], base[compared])
+                       if base is not None else 'nan')
+          seed_list = ','.join(str(seed) for seed in seeds[(game, variant)])
+          lines.append(f'| {game} | {variant} | {seed_list} | ' + ' | '.join(cells)
+                       + ' |')
   return '\n'.join(lines) + '\n'
+
+
+def _improvement(ours: np.ndarray, baseline: np.ndarray) -> str:
+  """'p [low, high]' for per-seed values float [S] and [S_b]; 'nan' with NaNs."""
+  if not (np.all(np.isfinite(ours)) and np.all(np.isfinite(baseline))):
+    return 'nan'
+  return '{:.2f} [{:.2f}, {:.2f}]'.format(
+      *plots.probability_of_improvement(ours, baseline))
