@@ -120,7 +120,9 @@ def _frozen_copy(mask_generator: attention.MaskGenerator) -> attention.MaskGener
     kwargs['trainable'] = False
     return next_creator(**kwargs)
   with tf.variable_creator_scope(non_trainable):
-    copy = attention.MaskGenerator(dtype=mask_generator.convs.layers[0].dtype_policy)
+    # By name: a Policy object as an argument makes Keras warn at save (4 lines).
+    copy = attention.MaskGenerator(
+        dtype=mask_generator.convs.layers[0].dtype_policy.name)
     copy(tf.zeros([1, geometry.FRAME_SIZE, geometry.FRAME_SIZE, 1]))
   for target, source in zip(copy.variables, mask_generator.variables):
     target.assign(source)
