@@ -178,13 +178,13 @@ def _per_seed_measures(runs: np.ndarray, evals: np.ndarray) -> Dict[str, np.ndar
           'eval_auc': np.nanmean(evals, axis=1) if has_evals else nothing}
 
 
-# The two tables: (title, the measures shown with their ratio to the baseline, the
-# measure whose probability of improvement over the baseline is given).
+# The two tables: (title, the (label, measure) pairs shown with their ratio to the
+# baseline; the last pair's probability of improvement over the baseline is given).
 _TABLES = (
-    ('Training games', (('final', 'final'), ('AUC', 'auc')), 'auc'),
+    ('Training games', (('final', 'final'), ('AUC', 'auc'))),
     ('Evaluation games', (('last eval', 'eval'),
                           (f'last {LATE_EVALUATIONS} evals', 'eval_late'),
-                          ('eval AUC', 'eval_auc')), 'eval_auc'),
+                          ('eval AUC', 'eval_auc'))),
 )
 
 
@@ -217,11 +217,12 @@ def summary_markdown(title: str, games: Sequence[str], variants: Sequence[str],
     warnings.simplefilter('ignore', RuntimeWarning)
     measures = {key: _per_seed_measures(curves[key], eval_curves[key])
                 for key in curves}
-    for heading, shown, compared in _TABLES:
+    for heading, shown in _TABLES:
       header = ['game', 'variant', 'seeds']
       for name, _ in shown:
         header += [name, f'{name} / baseline']
-      header.append(f'P({compared.replace("_", " ").replace("auc", "AUC")} > baseline)')
+      compared_name, compared = shown[-1]
+      header.append(f'P({compared_name} > baseline)')
       lines += ['', f'## {heading}', '', '| ' + ' | '.join(header) + ' |',
                 '| --- | --- | --- |' + ' ---: |' * (len(header) - 3)]
       for game in games:
