@@ -130,7 +130,6 @@ class SpritesEnvironment(batched.BatchedFrameEnvironment):
 
   def _step(self, action):
     action = np.asarray(action, np.int64)
-    n = self._num_envs
     restart = self._restart
     # Distractors drift and bounce whatever happens to the game.
     if self._num_distractors:
