@@ -262,12 +262,7 @@ def mean_and_ci(runs: np.ndarray, seed: int = 0
   if complete.any():
     scores = runs[:, None, complete]            # runs x 1 task x points
     mean_of = lambda x: np.mean(x, axis=(0, 1))
-    with warnings.catch_warnings():   # arch 7.2 announces a future random_state API
-      warnings.simplefilter('ignore', FutureWarning)
-      _, intervals = rly.get_interval_estimates(
-          {'runs': scores}, mean_of, reps=BOOTSTRAP_REPS,
-          confidence_interval_size=CI_SIZE,
-          random_state=np.random.RandomState(seed))
+    _, intervals = _bootstrap({'runs': scores}, mean_of, seed)
     low[complete], high[complete] = intervals['runs']
   return mean, low, high
 
@@ -289,13 +284,19 @@ def probability_of_improvement(x: np.ndarray, y: np.ndarray, seed: int = 0
     (probability, low, high).
   """
   pair = [np.asarray(x, np.float64)[:, None], np.asarray(y, np.float64)[:, None]]
-  with warnings.catch_warnings():   # arch 7.2 announces a future random_state API
-    warnings.simplefilter('ignore', FutureWarning)
-    points, intervals = rly.get_interval_estimates(
-        {'pair': pair}, rly_metrics.probability_of_improvement, reps=BOOTSTRAP_REPS,
-        confidence_interval_size=CI_SIZE, random_state=np.random.RandomState(seed))
+  points, intervals = _bootstrap({'pair': pair},
+                                 rly_metrics.probability_of_improvement, seed)
   low, high = np.ravel(intervals['pair'])
   return float(points['pair']), float(low), float(high)
+
+
+def _bootstrap(scores: Dict, func, seed: int):
+  """rliable's stratified bootstrap at this module's size and CI, reproducibly."""
+  with warnings.catch_warnings():   # arch 7.2 announces a future random_state API
+    warnings.simplefilter('ignore', FutureWarning)
+    return rly.get_interval_estimates(
+        scores, func, reps=BOOTSTRAP_REPS, confidence_interval_size=CI_SIZE,
+        random_state=np.random.RandomState(seed))
 
 
 def frame_grid(total_frames: int, points: int = 50) -> np.ndarray:

@@ -169,13 +169,12 @@ def _per_seed_measures(runs: np.ndarray, evals: np.ndarray) -> Dict[str, np.ndar
     name -> float [S]: `final`, `auc` (training), `eval` (the last evaluation),
     `eval_late` (mean of the last LATE_EVALUATIONS), `eval_auc` (mean over all).
   """
-  nothing = np.full(len(runs), np.nan)
-  has_evals = evals.shape[1] > 0
+  if not evals.shape[1]:                       # no evaluations: NaN measures
+    evals = np.full((len(runs), 1), np.nan)
   return {'final': runs[:, -1], 'auc': np.nanmean(runs, axis=1),
-          'eval': evals[:, -1] if has_evals else nothing,
-          'eval_late': (np.nanmean(evals[:, -LATE_EVALUATIONS:], axis=1)
-                        if has_evals else nothing),
-          'eval_auc': np.nanmean(evals, axis=1) if has_evals else nothing}
+          'eval': evals[:, -1],
+          'eval_late': np.nanmean(evals[:, -LATE_EVALUATIONS:], axis=1),
+          'eval_auc': np.nanmean(evals, axis=1)}
 
 
 # The two tables: (title, the (label, measure) pairs shown with their ratio to the
