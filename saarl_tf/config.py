@@ -36,6 +36,12 @@ VARIANTS = ('baseline', 'joint', 'frozen')
 MASK_UPDATES = ('separate', 'summed')
 MASK_MODES = ('multiply', 'residual')
 EVAL_POLICIES = ('greedy', 'sample')
+# How evaluation games start. noop: as training (up to 30 no-ops after a reset,
+# no sticky actions), the record's mode before 2026-12-02: ALE is deterministic and
+# MsPacman's no-ops fall in its intro, so a greedy policy often plays one game ten
+# times. sticky: also sticky actions (Machado et al. 2018) in the evaluation envs only,
+# so that greedy games differ.
+EVAL_MODES = ('noop', 'sticky')
 PRECISIONS = ('float32', 'mixed_bfloat16', 'auto')
 UNIVERSAL_MASK_GAMES = ('Asteroids', 'Assault', 'MsPacman')
 VIDEO_SUFFIXES = ('.mp4', '.gif')   # what `play` can encode (imageio: ffmpeg, Pillow)
@@ -72,7 +78,11 @@ def _check(flag: str, value: Any, metadata: Dict[str, Any]):
   if value is None:
     return
   choices = metadata.get('choices')
-  if choices and value not in choices:
+  if choices and isinstance(value, tuple):
+    if not value or any(item not in choices for item in value):
+      raise ValueError(f'--{flag}={",".join(value)}: expected one or more of '
+                       f'{", ".join(choices)}, comma-separated')
+  elif choices and value not in choices:
     raise ValueError(f'--{flag}={value}: expected one of {", ".join(choices)}')
   lower, upper, above = metadata.get('lower'), metadata.get('upper'), \
       metadata.get('above')
@@ -251,6 +261,15 @@ class EvalConfig(Validated):
   policy: str = setting('greedy', "greedy: the most likely action (authors' code); "
                         'sample: sampled actions.', flag='eval_policy',
                         choices=EVAL_POLICIES)
+  modes: Tuple[str, ...] = setting(
+      EVAL_MODES, 'How evaluation games start, each mode its own games and log: '
+      'noop, as training (up to 30 no-ops; the record before 2026-12-02, eval.csv); '
+      'sticky, with sticky actions in the evaluation envs only (games differ under a '
+      'greedy policy; eval_sticky.csv).', flag='eval_modes', choices=EVAL_MODES)
+  sticky_action_prob: float = setting(
+      0.25, "Probability that an evaluation env repeats the previous action in the "
+      "sticky mode (Machado et al. 2018's 0.25).", flag='eval_sticky_action_prob',
+      above=0, upper=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -398,7 +417,16 @@ def define_flags(flag_values, *config_classes: Type[Any],
         continue
       defined[name] = default
       kind = _field_type(owner, field.name)
-      if meta.get('choices'):
+      if meta.get('choices') and kind == Tuple[str, ...]:
+        # A comma-separated list (absl's DEFINE_multi_enum wants the flag repeated).
+        flags.DEFINE_list(name, list(default), meta['help'], flag_values=flag_values)
+        choices = meta['choices']
+        flags.register_validator(
+            name, lambda value, choices=choices: bool(value) and all(
+                item in choices for item in value),
+            message=f'--{name}: expected one or more of {", ".join(choices)}, '
+            'comma-separated', flag_values=flag_values)
+      elif meta.get('choices'):
         flags.DEFINE_enum(name, default, meta['choices'], meta['help'],
                           flag_values=flag_values)
       elif kind is bool:

@@ -16,9 +16,11 @@ An export holds only the mask generator Psi (the part an agent needs), with:
 TensorFlow: `tf.saved_model.load(path)(observations)` works without saarl_tf.
 """
 
+import hashlib
 import os
 from typing import Any, Dict, Optional, Sequence, Union
 
+import numpy as np
 import tensorflow as tf
 
 from saarl_tf import provenance
@@ -268,6 +270,18 @@ def load_attention(path: str,
   for target, value in zip(ours, saved):
     target.assign(value)
   return model
+
+
+def mask_digest(model: attention.SelfSupervisedAttention) -> str:
+  """'sha256:<hex>' of the mask generator's variables: their shapes and float32
+  values in order, so that a run's mask can be tied to a committed export
+  (`load_attention(export)` gives the same digest as the run that used it)."""
+  digest = hashlib.sha256()
+  for variable in model.mask_generator.variables:
+    value = np.ascontiguousarray(variable.numpy(), np.float32)
+    digest.update(repr(value.shape).encode())
+    digest.update(value.tobytes())
+  return 'sha256:' + digest.hexdigest()
 
 
 def read_metadata(export_dir: str) -> Dict[str, Any]:

@@ -307,8 +307,9 @@ def frame_grid(total_frames: int, points: int = 50) -> np.ndarray:
 def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.ndarray,
                          games: Sequence[str], variants: Sequence[str], title: str,
                          path: str,
-                         eval_curves: Optional[Dict[Tuple[str, str], np.ndarray]] = None,
-                         eval_frames: Optional[np.ndarray] = None):
+                         evaluations: Sequence[
+                             Tuple[str, Dict[Tuple[str, str], np.ndarray],
+                                   np.ndarray]] = ()):
   """One column per game; per variant, the mean over seeds and its 95% CI band.
 
   Args:
@@ -317,16 +318,15 @@ def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.nda
     games, variants: panel and line order.
     title: the figure's title.
     path: the PNG to write (at 200 dpi; an SVG beside it).
-    eval_curves: (game, variant) -> float [seeds, E] evaluation curves, read at
-      `eval_frames` (float [E]); when given and not all NaN, a second row of panels.
+    evaluations: per kind of evaluation game (its label, e.g. 'evaluation, sticky
+      actions'), (game, variant) -> float [seeds, E] evaluation curves read at its
+      frames (float [E]); each kind not all NaN adds a row of panels.
   """
-  has_eval = eval_curves is not None and any(
-      np.isfinite(c).any() for c in eval_curves.values())
   rows = [('training', curves, grid,
            f'raw score (mean of last {WINDOW} games)')]
-  if has_eval:
-    rows.append(('evaluation', eval_curves, eval_frames,
-                 'raw score (evaluation games)'))
+  rows += [(label, eval_curves, eval_frames, 'raw score (evaluation games)')
+           for label, eval_curves, eval_frames in evaluations
+           if any(np.isfinite(c).any() for c in eval_curves.values())]
   figure, axes = plt.subplots(len(rows), len(games),
                               figsize=(4.2 * len(games), 3.4 * len(rows)),
                               squeeze=False)
@@ -337,7 +337,7 @@ def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.nda
         if runs is None or np.all(np.isnan(runs)):
           continue
         mean, low, high = mean_and_ci(runs)
-        marker = 'o' if kind == 'evaluation' else None
+        marker = None if kind == 'training' else 'o'
         seeds = f'{len(runs)} seed' + ('s' if len(runs) != 1 else '')
         line, = axis.plot(frames, mean, marker=marker, markersize=3,
                           label=f'{variant} ({seeds})')

@@ -40,3 +40,23 @@ def git_commit() -> Optional[str]:
   except (OSError, subprocess.SubprocessError):
     return None
   return commit + ('+dirty' if dirty else '')
+
+
+def repository_path(path: str) -> str:
+  """`path` relative to the repository (`package_root()`) when it lies inside it, so
+  that a record names a committed file the same way on every machine; else as given."""
+  root = package_root()
+  absolute = os.path.abspath(path)
+  if '://' in path or os.path.commonpath([root, absolute]) != root:
+    return path
+  return os.path.relpath(absolute, root)
+
+
+def run_commit(settings: dict) -> Optional[str]:
+  """The commit a run started at, from its config.json in any format: the top-level
+  `git_commit` (written since 2026-12-02 and by the first runs), else the first
+  start's in `history`; None if neither is recorded."""
+  if settings.get('git_commit'):
+    return settings['git_commit']
+  history = settings.get('history') or [{}]
+  return history[0].get('git_commit')

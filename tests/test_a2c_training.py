@@ -15,6 +15,7 @@ from tf_agents.trajectories import time_step as ts
 from a2c_helpers import config as _config
 from a2c_helpers import pretrained_mask_dir as _pretrained_mask_dir
 from a2c_helpers import values as _values
+from saarl_tf import export
 from saarl_tf.envs import sprites
 from saarl_tf.models import attention
 from saarl_tf.training import a2c_training
@@ -215,6 +216,13 @@ def test_frozen_variant_trains_with_the_shipped_exported_mask(tmp_path):
   np.testing.assert_allclose(run.network.mask(observations), exported(observations),
                              atol=1e-5)                        # still frozen
   run.close()
+  # config.json ties the run to the committed export: its path in the repository
+  # and the digest of its variables, which a reader recomputes from the export.
+  recorded = run_files.read_config(str(tmp_path))
+  assert recorded['mask_provenance'] == {
+      'path': os.path.join('export', 'universal_mask'),
+      'variables': export.mask_digest(export.load_attention(universal))}
+  assert recorded['git_commit'] == recorded['history'][0]['git_commit']
 
 
 def _readme_block(marker: str) -> str:

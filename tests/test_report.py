@@ -32,9 +32,14 @@ def test_report_of_two_real_runs_has_a_row_per_variant_with_a_ci(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   summary = (tmp_path / 'figs' / 'summary.md').read_text()
   rows = [line for line in summary.splitlines() if line.startswith('| Sprites |')]
-  # Two tables, training games then evaluation games, a row per variant in each.
+  # Three tables, training games then each evaluation mode's games, a row per
+  # variant in each.
   assert [row.split(' | ')[1:3] for row in rows] == [['baseline', '0,1'],
-                                                     ['joint', '0,1']] * 2
+                                                     ['joint', '0,1']] * 3
+  assert '## Evaluation games, no-op starts' in summary
+  assert '## Evaluation games, sticky actions' in summary
+  distinct = float(rows[-1].split(' | ')[-1].split()[0])   # of 2 games each
+  assert 1.0 <= distinct <= 2.0
   for row in rows:
     final = row.split(' | ')[3]                       # 'mean [low, high]'
     mean, low, high = (float(x) for x in final.replace('[', '').replace(']', '')
@@ -43,7 +48,8 @@ def test_report_of_two_real_runs_has_a_row_per_variant_with_a_ci(tmp_path):
   assert rows[0].split(' | ')[4] == '1.00'           # the baseline's own ratio
   with open(tmp_path / 'figs' / 'results.csv', newline='') as f:
     kinds = {(row['variant'], row['kind']) for row in csv.DictReader(f)}
-  assert kinds == {(v, k) for v in ('baseline', 'joint') for k in ('train', 'eval')}
+  assert kinds == {(v, k) for v in ('baseline', 'joint')
+                   for k in ('train', 'eval', 'eval_sticky')}
   for suffix in ('png', 'svg'):
     assert (tmp_path / 'figs' / f'learning_curves.{suffix}').stat().st_size > 10_000
 
@@ -73,10 +79,13 @@ def test_summary_gives_ratios_late_evaluations_and_probability_of_improvement():
   better = baseline + 10.0
   base_evals = np.tile(np.arange(evaluations, dtype=float), (3, 1))   # 0..5
   worse_evals = base_evals - 1.0
+  table = report.EvalTable(
+      'no-op starts', {('G', 'baseline'): base_evals, ('G', 'joint'): worse_evals},
+      {('G', 'baseline'): np.array([1., 2., 3.]), ('G', 'joint'): np.ones(3)},
+      np.arange(evaluations), 10)
   summary = report.summary_markdown(
       'T', ['G'], ['baseline', 'joint'],
-      {('G', 'baseline'): baseline, ('G', 'joint'): better},
-      {('G', 'baseline'): base_evals, ('G', 'joint'): worse_evals},
+      {('G', 'baseline'): baseline, ('G', 'joint'): better}, [table],
       {('G', 'baseline'): [0, 1, 2], ('G', 'joint'): [0, 1, 2]}, 1000)
   train = _table(summary, 'Training games')
   assert [row[1] for row in train] == ['baseline', 'joint']
@@ -84,7 +93,9 @@ def test_summary_gives_ratios_late_evaluations_and_probability_of_improvement():
   assert train[1][3].startswith('14.00 [')                   # final: mean of 14, 16, 12
   assert train[1][4] == f'{14.0 / 4.0:.2f}'                  # ratio of the means
   assert train[1][-1] == '1.00 [1.00, 1.00]'                 # every pair is a win
-  evaluation = _table(summary, 'Evaluation games')
+  evaluation = _table(summary, 'Evaluation games, no-op starts')
   assert evaluation[0][5].startswith('3.00 [')               # mean of evals 1..5
   assert evaluation[1][5].startswith('2.00 [')
-  assert evaluation[1][-1] == '0.00 [0.00, 0.00]'            # every pair a loss
+  assert evaluation[1][-2] == '0.00 [0.00, 0.00]'            # every pair a loss
+  assert evaluation[0][-1].startswith('2.00 [')              # distinct: mean of 1, 2, 3
+  assert 'distinct games (of 10)' in summary

@@ -90,6 +90,7 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
     if num_envs < 1:   # checked before ALE builds anything
       raise ValueError(f'num_envs must be at least 1, got {num_envs}')
     self._game_id = ale_game_id(game)
+    self.sticky_action_prob = sticky_action_prob
     self._seed = seed
     self._clip_rewards = clip_rewards
     self._episodic_life = episodic_life

@@ -5,13 +5,16 @@
 groups them by game and variant from their saved settings (a residual mask is its own
 variant, `frozen-residual`), and writes into the output directory:
 
-  results.csv           experiment, game, variant, seed, kind (train or eval), frames,
-                        raw_return: every finished training game and evaluation game
+  results.csv           experiment, game, variant, seed, kind (train, eval for
+                        evaluation games with no-op starts, eval_sticky with sticky
+                        actions), frames, raw_return: every finished training game
+                        and evaluation game
   learning_curves.png   per game, training scores (mean of the last 100 games) and,
-  learning_curves.svg   where runs have them, evaluation scores, against frames: the
-                        mean over seeds with its 95% bootstrap CI (rliable)
-  summary.md            training games (final score, area under the curve) and
-                        evaluation games (last, last 5, area), per variant with 95%
+  learning_curves.svg   where runs have them, evaluation scores of each mode, against
+                        frames: the mean over seeds with its 95% bootstrap CI (rliable)
+  summary.md            training games (final score, area under the curve) and, per
+                        evaluation mode, evaluation games (last, last 5, area, how
+                        many of an evaluation's games differ), per variant with 95%
                         CIs, their ratio to the baseline and rliable's probability
                         that the variant's area beats the baseline's
 
@@ -35,8 +38,8 @@ class RunLogs(NamedTuple):
   """One run: what it is and what it logged.
 
   episodes: float64 [E, 3] training games (frames, raw_return, agent_steps).
-  evaluations: float64 [V, 5] evaluation games (frames, update, game, raw_return,
-    agent_steps).
+  evaluations: float64 [V, 5] evaluation games with no-op starts (frames, update,
+    game, raw_return, agent_steps); sticky_evaluations: the same with sticky actions.
   """
   game: str
   variant: str
@@ -44,6 +47,16 @@ class RunLogs(NamedTuple):
   episodes: np.ndarray
   evaluations: np.ndarray
   total_frames: int = 0       # the run's budget, from its config.json when read
+  sticky_evaluations: np.ndarray = np.zeros((0, len(run_files.EVAL_FIELDS)))
+
+  def evaluations_of(self, mode: str) -> np.ndarray:
+    """float64 [V, 5]: the evaluation games of `mode` (config.EVAL_MODES)."""
+    return self.sticky_evaluations if mode == 'sticky' else self.evaluations
+
+
+# Per evaluation mode: its results.csv kind and its table's and figure row's label.
+EVAL_KINDS = {'noop': ('eval', 'no-op starts'),
+              'sticky': ('eval_sticky', 'sticky actions')}
 
 
 def variant_label(settings: Dict) -> str:
@@ -68,8 +81,9 @@ def read_run(directory: str, game: Optional[str] = None,
                        f'{run_files.CONFIG_JSON}')
     game, variant, seed = settings['game'], variant_label(settings), settings['seed']
   return RunLogs(game, variant, int(seed), run_files.read_episodes(directory),
-                 run_files.read_evaluations(directory),
-                 int(settings.get('total_frames', 0)))
+                 run_files.read_evaluations(directory, 'noop'),
+                 int(settings.get('total_frames', 0)),
+                 run_files.read_evaluations(directory, 'sticky'))
 
 
 def find_runs(pattern: str) -> List[RunLogs]:
@@ -100,8 +114,9 @@ def results_rows(experiment: str, runs: Sequence[RunLogs]) -> List[dict]:
                seed=run.seed)
     rows += [dict(row, kind='train', frames=int(frames), raw_return=float(score))
              for frames, score, _ in run.episodes]
-    rows += [dict(row, kind='eval', frames=int(frames), raw_return=float(score))
-             for frames, _, _, score, _ in run.evaluations]
+    for mode, (kind, _) in EVAL_KINDS.items():
+      rows += [dict(row, kind=kind, frames=int(frames), raw_return=float(score))
+               for frames, _, _, score, _ in run.evaluations_of(mode)]
   return rows
 
 
@@ -128,24 +143,56 @@ def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
   games = list(dict.fromkeys(run.game for run in runs))
   variants = sorted(dict.fromkeys(run.variant for run in runs), key=_variant_order)
   grid = plots.frame_grid(total_frames)
-  eval_frames = np.unique(np.concatenate(
-      [run.evaluations[:, 0] for run in runs] + [np.zeros(0)]))
-  curves, eval_curves, seeds = {}, {}, {}
+  curves, seeds = {}, {}
   for game in games:
     for variant in variants:
       group = [run for run in runs if (run.game, run.variant) == (game, variant)]
-      if not group:
-        continue
-      curves[(game, variant)] = np.stack(
-          [plots.run_curve(run.episodes, grid) for run in group])
-      eval_curves[(game, variant)] = np.stack(
-          [plots.eval_curve(run.evaluations, eval_frames) for run in group])
-      seeds[(game, variant)] = [run.seed for run in group]
-  plots.plot_learning_curves(curves, grid, games, variants, title, paths['figure'],
-                             eval_curves, eval_frames)
+      if group:
+        curves[(game, variant)] = np.stack(
+            [plots.run_curve(run.episodes, grid) for run in group])
+        seeds[(game, variant)] = [run.seed for run in group]
+  tables = [eval_table(mode, runs, curves) for mode in EVAL_KINDS
+            if any(len(run.evaluations_of(mode)) for run in runs)]
+  plots.plot_learning_curves(
+      curves, grid, games, variants, title, paths['figure'],
+      [(f'evaluation, {table.label}', table.curves, table.frames) for table in tables])
   storage.write_atomically(paths['summary'], summary_markdown(
-      title, games, variants, curves, eval_curves, seeds, total_frames))
+      title, games, variants, curves, tables, seeds, total_frames))
   return paths
+
+
+class EvalTable(NamedTuple):
+  """One evaluation mode's games in a report.
+
+  label: what the mode is ('no-op starts').
+  curves: (game, variant) -> float [S, V] mean score per evaluation, at `frames`.
+  distinct: (game, variant) -> float [S] each run's mean number of distinct games
+    per evaluation (`run_files.distinct_games`).
+  frames: float [V] the frames of every run's evaluations.
+  games: games per evaluation (the most any evaluation held).
+  """
+  label: str
+  curves: Dict[Tuple[str, str], np.ndarray]
+  distinct: Dict[Tuple[str, str], np.ndarray]
+  frames: np.ndarray
+  games: int
+
+
+def eval_table(mode: str, runs: Sequence[RunLogs],
+               groups: Dict[Tuple[str, str], np.ndarray]) -> EvalTable:
+  """The evaluation games of `mode` of `runs`, per (game, variant) of `groups`."""
+  frames = np.unique(np.concatenate(
+      [run.evaluations_of(mode)[:, 0] for run in runs] + [np.zeros(0)]))
+  curves, distinct = {}, {}
+  for key in groups:
+    group = [run.evaluations_of(mode) for run in runs
+             if (run.game, run.variant) == key]
+    curves[key] = np.stack([plots.eval_curve(evals, frames) for evals in group])
+    distinct[key] = np.array([np.mean(run_files.distinct_games(evals))
+                              if len(evals) else np.nan for evals in group])
+  games = max([int(np.max(np.unique(run.evaluations_of(mode)[:, 2]))) + 1
+               for run in runs if len(run.evaluations_of(mode))] + [0])
+  return EvalTable(EVAL_KINDS[mode][1], curves, distinct, frames, games)
 
 
 LATE_EVALUATIONS = 5    # "late": each run's last 5 evaluations (2M frames at 4M)
@@ -157,49 +204,52 @@ def _with_ci(values: np.ndarray) -> Tuple[float, str]:
   return mean, f'{mean:.2f} [{low:.2f}, {high:.2f}]'
 
 
-def _per_seed_measures(runs: np.ndarray, evals: np.ndarray) -> Dict[str, np.ndarray]:
-  """Each seed's measures of its curves.
+def _training_measures(runs: np.ndarray) -> Dict[str, np.ndarray]:
+  """Each seed's measures of its training curve float [S, G] (mean of the last
+  WINDOW games on the grid): `final` and `auc` (the mean over the run), float [S]."""
+  return {'final': runs[:, -1], 'auc': np.nanmean(runs, axis=1)}
+
+
+def _eval_measures(evals: np.ndarray, distinct: np.ndarray) -> Dict[str, np.ndarray]:
+  """Each seed's measures of its evaluations.
 
   Args:
-    runs: float [S, G] training curves (mean of the last WINDOW games) on the grid.
     evals: float [S, V] mean evaluation scores at the report's evaluation frames
       (NaN where a run has none).
+    distinct: float [S] mean distinct games per evaluation.
 
   Returns:
-    name -> float [S]: `final`, `auc` (training), `eval` (the last evaluation),
-    `eval_late` (mean of the last LATE_EVALUATIONS), `eval_auc` (mean over all).
+    name -> float [S]: `eval` (the last evaluation), `eval_late` (mean of the last
+    LATE_EVALUATIONS), `eval_auc` (mean over all), `distinct`.
   """
   if not evals.shape[1]:                       # no evaluations: NaN measures
-    evals = np.full((len(runs), 1), np.nan)
-  return {'final': runs[:, -1], 'auc': np.nanmean(runs, axis=1),
-          'eval': evals[:, -1],
+    evals = np.full((len(evals), 1), np.nan)
+  return {'eval': evals[:, -1],
           'eval_late': np.nanmean(evals[:, -LATE_EVALUATIONS:], axis=1),
-          'eval_auc': np.nanmean(evals, axis=1)}
+          'eval_auc': np.nanmean(evals, axis=1), 'distinct': distinct}
 
 
-# The two tables: (title, the (label, measure) pairs shown with their ratio to the
-# baseline; the last pair's probability of improvement over the baseline is given).
-_TABLES = (
-    ('Training games', (('final', 'final'), ('AUC', 'auc'))),
-    ('Evaluation games', (('last eval', 'eval'),
-                          (f'last {LATE_EVALUATIONS} evals', 'eval_late'),
-                          ('eval AUC', 'eval_auc'))),
-)
+# Each table's (label, measure) pairs shown with their ratio to the baseline; the
+# last pair's probability of improvement over the baseline is given.
+_TRAINING = (('final', 'final'), ('AUC', 'auc'))
+_EVALUATION = (('last eval', 'eval'), (f'last {LATE_EVALUATIONS} evals', 'eval_late'),
+               ('eval AUC', 'eval_auc'))
 
 
 def summary_markdown(title: str, games: Sequence[str], variants: Sequence[str],
                      curves: Dict[Tuple[str, str], np.ndarray],
-                     eval_curves: Dict[Tuple[str, str], np.ndarray],
+                     evaluations: Sequence[EvalTable],
                      seeds: Dict[Tuple[str, str], List[int]],
                      total_frames: int) -> str:
-  """Two tables, training games and evaluation games: per game and variant, each
-  measure's mean over seeds with its 95% CI and its ratio to the baseline's mean, and
-  the probability that a run of the variant beats a run of the baseline in area
-  under the curve (rliable, with its 95% CI).
+  """Tables of training games and of each evaluation mode's games: per game and
+  variant, each measure's mean over seeds with its 95% CI and its ratio to the
+  baseline's mean, and the probability that a run of the variant beats a run of the
+  baseline in area under the curve (rliable, with its 95% CI); evaluation tables also
+  give how many of an evaluation's games differ.
 
   Args:
     curves: (game, variant) -> float [S, G] training curves on the frame grid.
-    eval_curves: (game, variant) -> float [S, V] evaluation curves.
+    evaluations: one table per evaluation mode (`eval_table`).
     seeds: (game, variant) -> the S seeds.
   """
   lines = [f'# {title}', '',
@@ -212,36 +262,61 @@ def summary_markdown(title: str, games: Sequence[str], variants: Sequence[str],
            'the probability that a run of the variant has the larger AUC than a run '
            'of the baseline (rliable\'s probability of improvement; 0.5 is no '
            'difference).']
+  if evaluations:
+    lines[-1] += (' Distinct games: per evaluation, how many of its games differ in '
+                  'score or length (the same game replayed counts once), the mean '
+                  'over a run\'s evaluations. Evaluation modes: no-op starts, games '
+                  'started as in training (up to 30 no-ops; the paper\'s and this '
+                  'record\'s mode before 2026-12-02); sticky actions, the same with '
+                  'sticky actions in the evaluation envs only.')
   with warnings.catch_warnings():   # NaN curves: runs that finished no game
     warnings.simplefilter('ignore', RuntimeWarning)
-    measures = {key: _per_seed_measures(curves[key], eval_curves[key])
-                for key in curves}
-    for heading, shown in _TABLES:
-      header = ['game', 'variant', 'seeds']
-      for name, _ in shown:
-        header += [name, f'{name} / baseline']
-      compared_name, compared = shown[-1]
-      header.append(f'P({compared_name} > baseline)')
-      lines += ['', f'## {heading}', '', '| ' + ' | '.join(header) + ' |',
-                '| --- | --- | --- |' + ' ---: |' * (len(header) - 3)]
-      for game in games:
-        base = measures.get((game, 'baseline'))
-        for variant in variants:
-          if (game, variant) not in measures:
-            continue
-          ours = measures[(game, variant)]
-          cells = []
-          for _, key in shown:
-            mean, text = _with_ci(ours[key])
-            ratio = mean / np.mean(base[key]) if base is not None else np.nan
-            cells += [text, f'{ratio:.2f}']
-          cells.append('-' if variant == 'baseline' else
-                       _improvement(ours[compared], base[compared])
-                       if base is not None else 'nan')
-          seed_list = ','.join(str(seed) for seed in seeds[(game, variant)])
-          lines.append(f'| {game} | {variant} | {seed_list} | ' + ' | '.join(cells)
-                       + ' |')
+    tables = [('Training games', _TRAINING, (),
+               {key: _training_measures(curves[key]) for key in curves})]
+    for table in evaluations:
+      tables.append((f'Evaluation games, {table.label}', _EVALUATION,
+                     (f'distinct games (of {table.games})', 'distinct'),
+                     {key: _eval_measures(table.curves[key], table.distinct[key])
+                      for key in curves}))
+    for heading, shown, extra, measures in tables:
+      lines += _table_lines(heading, shown, extra, measures, games, variants, seeds)
   return '\n'.join(lines) + '\n'
+
+
+def _table_lines(heading: str, shown, extra, measures, games, variants,
+                 seeds) -> List[str]:
+  """One markdown table: per game and variant, `shown` (label, measure) pairs with
+  their ratio to the baseline, P(> baseline) of the last, and the `extra` (label,
+  measure) pair, if any, alone."""
+  header = ['game', 'variant', 'seeds']
+  for name, _ in shown:
+    header += [name, f'{name} / baseline']
+  compared_name, compared = shown[-1]
+  header.append(f'P({compared_name} > baseline)')
+  if extra:
+    header.append(extra[0])
+  lines = ['', f'## {heading}', '', '| ' + ' | '.join(header) + ' |',
+           '| --- | --- | --- |' + ' ---: |' * (len(header) - 3)]
+  for game in games:
+    base = measures.get((game, 'baseline'))
+    for variant in variants:
+      if (game, variant) not in measures:
+        continue
+      ours = measures[(game, variant)]
+      cells = []
+      for _, key in shown:
+        mean, text = _with_ci(ours[key])
+        ratio = mean / np.mean(base[key]) if base is not None else np.nan
+        cells += [text, f'{ratio:.2f}']
+      cells.append('-' if variant == 'baseline' else
+                   _improvement(ours[compared], base[compared])
+                   if base is not None else 'nan')
+      if extra:
+        cells.append(_with_ci(ours[extra[1]])[1])
+      seed_list = ','.join(str(seed) for seed in seeds[(game, variant)])
+      lines.append(f'| {game} | {variant} | {seed_list} | ' + ' | '.join(cells)
+                   + ' |')
+  return lines
 
 
 def _improvement(ours: np.ndarray, baseline: np.ndarray) -> str:

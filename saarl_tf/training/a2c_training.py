@@ -138,6 +138,21 @@ def env_options(config: config_lib.A2CConfig) -> Dict[str, bool]:
   return dataclasses.asdict(config.env)
 
 
+def eval_env_options(config: config_lib.A2CConfig, mode: str) -> Dict[str, Any]:
+  """The evaluation envs' options in `mode`: training's, and in the sticky mode
+  sticky actions too (Atari only: the sprites game's games differ by its seed)."""
+  options = env_options(config)
+  if mode == 'sticky' and options:
+    options['sticky_action_prob'] = config.eval.sticky_action_prob
+  return options
+
+
+def eval_group(mode: str) -> str:
+  """The TensorBoard group and done.json prefix of an evaluation mode's scores:
+  `eval` for noop (as before the modes), `eval_<mode>` otherwise."""
+  return 'eval' if mode == 'noop' else f'eval_{mode}'
+
+
 def environment_specs(config: config_lib.A2CConfig):
   """(time_step_spec, action_spec, frames per agent step) of `config.game`'s env."""
   probe = envs.make_environment(config.game, num_envs=1, seed=0, **env_options(config))
@@ -258,13 +273,14 @@ class A2CRun:
         self.tf_env, self.agent.collect_policy, observers=[self.buffer.add_batch],
         num_steps=config.num_envs * config.rollout_steps * 1000)
     self._iteration = common.function(self._iteration_fn)
-    self.evaluator = None
-    if config.eval.every:
-      self.evaluator = policy_evaluation.PolicyEvaluator(
-          self.agent.policy if config.eval.policy == 'greedy'
-          else self.agent.collect_policy,
-          envs.make_environment(config.game, num_envs=config.eval.games,
-                                seed=_EVAL_SEED_OFFSET, **env_options(config)))
+    # One evaluator per evaluation mode, each on envs of its own.
+    self.evaluators = {mode: policy_evaluation.PolicyEvaluator(
+        self.agent.policy if config.eval.policy == 'greedy'
+        else self.agent.collect_policy,
+        envs.make_environment(config.game, num_envs=config.eval.games,
+                              seed=_EVAL_SEED_OFFSET,
+                              **eval_env_options(config, mode)))
+                       for mode in (config.eval.modes if config.eval.every else ())}
 
   def _record_settings(self, settings: Dict[str, Any],
                        resume_changes: Dict[str, Any]):
@@ -281,7 +297,14 @@ class A2CRun:
     history = old.get('history', [])
     if not history or history[-1] != start:
       history = history + [start]
-    run_files.write_config(self.root_dir, dict(settings, history=history))
+    record = {'git_commit': provenance.run_commit(old) or start['git_commit']}
+    record.update(settings, history=history)
+    if self.config.variant == 'frozen':
+      # Which mask: by a path a reader can find in the repository and by content.
+      record['mask_provenance'] = {
+          'path': provenance.repository_path(self.config.mask_checkpoint),
+          'variables': export.mask_digest(self.network.attention_module)}
+    run_files.write_config(self.root_dir, record)
 
   def _write_settings_summaries(self, frames: int):
     """The settings as TensorBoard HParams and as a text summary of config.json."""
@@ -297,26 +320,34 @@ class A2CRun:
     return bool(every) and update > 0 and (update % every == 0
                                            or update == self.total_updates)
 
-  def _evaluate(self, update: int, eval_log: run_files.CsvLog, writer):
-    """Plays `eval.games` complete games with the current weights; logs them."""
-    games = self.evaluator.play(self.config.seed + _EVAL_SEED_OFFSET
-                                + 7919 * (update // self.config.eval.every))
+  def _evaluate(self, update: int, eval_logs: Dict[str, run_files.CsvLog], writer):
+    """Plays `eval.games` complete games per evaluation mode with the current
+    weights (the same seeds in every mode); logs them."""
+    seed = (self.config.seed + _EVAL_SEED_OFFSET
+            + 7919 * (update // self.config.eval.every))
     frames = update * self.frames_per_update
-    eval_log.append([(frames, update, i, game.raw_return, game.agent_steps)
-                     for i, game in enumerate(games)])
-    scores = np.array([game.raw_return for game in games])
-    with writer.as_default():
-      tf.summary.scalar('eval/raw_return_mean', scores.mean(), frames)
-      tf.summary.scalar('eval/raw_return_std', scores.std(), frames)
-      tf.summary.scalar('eval/raw_return_min', scores.min(), frames)
-      tf.summary.scalar('eval/raw_return_max', scores.max(), frames)
-      tf.summary.scalar('eval/length_mean',
-                        np.mean([game.agent_steps for game in games]), frames)
-    self.last_eval = {'eval_raw_return_mean': float(scores.mean()),
-                      'eval_raw_return_std': float(scores.std()),
-                      'eval_frames': frames}
-    logging.info('Evaluation at %d frames: %s games, mean raw score %.1f (+- %.1f)',
-                 frames, len(games), scores.mean(), scores.std())
+    for mode, evaluator in self.evaluators.items():
+      games = evaluator.play(seed)
+      eval_logs[mode].append([(frames, update, i, game.raw_return, game.agent_steps)
+                              for i, game in enumerate(games)])
+      scores = np.array([game.raw_return for game in games])
+      distinct = len({(game.raw_return, game.agent_steps) for game in games})
+      group = eval_group(mode)
+      with writer.as_default():
+        tf.summary.scalar(f'{group}/raw_return_mean', scores.mean(), frames)
+        tf.summary.scalar(f'{group}/raw_return_std', scores.std(), frames)
+        tf.summary.scalar(f'{group}/raw_return_min', scores.min(), frames)
+        tf.summary.scalar(f'{group}/raw_return_max', scores.max(), frames)
+        tf.summary.scalar(f'{group}/length_mean',
+                          np.mean([game.agent_steps for game in games]), frames)
+        tf.summary.scalar(f'{group}/distinct_games', distinct, frames)
+      self.last_eval.update({f'{group}_raw_return_mean': float(scores.mean()),
+                             f'{group}_raw_return_std': float(scores.std()),
+                             f'{group}_distinct_games': distinct,
+                             f'{group}_frames': frames})
+      logging.info('Evaluation (%s) at %d frames: %s games (%d distinct), mean raw '
+                   'score %.1f (+- %.1f)', mode, frames, len(games), distinct,
+                   scores.mean(), scores.std())
 
   @property
   def frames_per_update(self) -> int:
@@ -358,8 +389,9 @@ class A2CRun:
     episodes_log = run_files.CsvLog(
         os.path.join(self.root_dir, run_files.EPISODES_CSV), run_files.EPISODE_FIELDS,
         resumed_frames)
-    eval_log = run_files.CsvLog(os.path.join(self.root_dir, run_files.EVAL_CSV),
-                                run_files.EVAL_FIELDS, resumed_frames)
+    eval_logs = {mode: run_files.CsvLog(
+        os.path.join(self.root_dir, run_files.eval_csv(mode)), run_files.EVAL_FIELDS,
+        resumed_frames) for mode in self.evaluators}
     writer = tf.summary.create_file_writer(os.path.join(self.root_dir, 'train'))
     schedule = config.schedule
     progress = (stopping.Progress(config.total_frames, resumed_frames,
@@ -374,8 +406,9 @@ class A2CRun:
       with stop, writer.as_default():
         self._write_settings_summaries(resumed_frames)
         # An evaluation cut by a stop is redone: its rows were dropped or not written.
-        if self._evaluation_due(update) and not eval_log.has_frames(resumed_frames):
-          self._evaluate(update, eval_log, writer)
+        if self._evaluation_due(update) and not all(
+            log.has_frames(resumed_frames) for log in eval_logs.values()):
+          self._evaluate(update, eval_logs, writer)
         last_time, last_update, paused = time.perf_counter(), update, 0.0
         while update < target and not stop.requested:
           time_step, losses = self._iteration(time_step)
@@ -402,7 +435,7 @@ class A2CRun:
             self._write_mask_images(time_step.observation, frames)
           if self._evaluation_due(update):
             started = time.perf_counter()
-            self._evaluate(update, eval_log, writer)
+            self._evaluate(update, eval_logs, writer)
             paused += time.perf_counter() - started   # not training time
             if progress:
               progress.pause(time.perf_counter() - started)
@@ -412,7 +445,8 @@ class A2CRun:
       # Whatever stops the loop, the work done so far is kept.
       self.checkpointer.save(global_step=self.train_step)
       episodes_log.close()
-      eval_log.close()
+      for log in eval_logs.values():
+        log.close()
       writer.flush()
       if progress:
         progress.close()
@@ -420,7 +454,9 @@ class A2CRun:
       raise stopping.RunInterrupted(stop.requested, update, self.root_dir)
     result = {k: float(v) for k, v in losses.items()}
     result.update({f'mean100_{k}': v for k, v in self.history.means().items()})
-    result.update(self.last_eval or eval_log.last_mean())
+    for mode, log in eval_logs.items():
+      result.update(log.last_mean(eval_group(mode)))
+    result.update(self.last_eval)
     if self.network.attention_module is not None:
       result.update(self.mask_health.record())
     if update >= self.total_updates:
@@ -468,8 +504,8 @@ class A2CRun:
 
   def close(self):
     self.env.close()
-    if self.evaluator:
-      self.evaluator.close()
+    for evaluator in self.evaluators.values():
+      evaluator.close()
 
 
 class MaskHealth(tf.Module):

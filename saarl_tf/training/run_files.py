@@ -8,8 +8,9 @@ The layout (docs/ARCHITECTURE.md has the whole of it):
                   to, the package version and the git commit of the code that ran it
   episodes.csv    every finished training game: frames when it ended, raw score,
                   agent steps
-  eval.csv        every evaluation game: frames and update of the evaluation, game
-                  index, raw score, agent steps
+  eval.csv        every evaluation game started as training's are (mode noop): frames
+                  and update of the evaluation, game index, raw score, agent steps
+  eval_<mode>.csv the same for another evaluation mode (eval_sticky.csv)
   done.json       written last, when the whole budget is done: final losses and
                   scores, the last evaluation, when the mask collapsed and recovered
 
@@ -59,15 +60,17 @@ class CsvLog:
     """Whether rows logged at `frames` survived the resume."""
     return any(int(row[self._fields[0]]) == frames for row in self._kept)
 
-  def last_mean(self) -> Dict[str, float]:
-    """The mean raw score of the rows at the last logged frames (kept rows only)."""
+  def last_mean(self, prefix: str = 'eval') -> Dict[str, float]:
+    """The mean raw score of the rows at the last logged frames (kept rows only),
+    keyed `<prefix>_raw_return_mean`, `_std` and `<prefix>_frames`."""
     if not self._kept:
       return {}
     last = max(int(row[self._fields[0]]) for row in self._kept)
     scores = [float(row['raw_return']) for row in self._kept
               if int(row[self._fields[0]]) == last]
-    return {'eval_raw_return_mean': float(np.mean(scores)),
-            'eval_raw_return_std': float(np.std(scores)), 'eval_frames': last}
+    return {f'{prefix}_raw_return_mean': float(np.mean(scores)),
+            f'{prefix}_raw_return_std': float(np.std(scores)),
+            f'{prefix}_frames': last}
 
   def append(self, rows: Sequence[Sequence[float]]):
     self._writer.writerows(rows)
@@ -82,10 +85,33 @@ def read_episodes(root_dir: str) -> np.ndarray:
   return _read_csv(os.path.join(root_dir, EPISODES_CSV), len(EPISODE_FIELDS))
 
 
-def read_evaluations(root_dir: str) -> np.ndarray:
-  """A run's evaluation games: float64 [E, 5] of (frames, update, game, raw_return,
-  agent_steps), in the order played."""
-  return _read_csv(os.path.join(root_dir, EVAL_CSV), len(EVAL_FIELDS))
+def eval_csv(mode: str) -> str:
+  """The evaluation log of `mode` (config.EVAL_MODES): eval.csv for noop, the
+  record's mode, so that runs from before the modes read as they were written."""
+  return EVAL_CSV if mode == 'noop' else f'eval_{mode}.csv'
+
+
+def read_evaluations(root_dir: str, mode: str = 'noop') -> np.ndarray:
+  """A run's evaluation games of `mode`: float64 [E, 5] of (frames, update, game,
+  raw_return, agent_steps), in the order played; [0, 5] if it has none."""
+  return _read_csv(os.path.join(root_dir, eval_csv(mode)), len(EVAL_FIELDS))
+
+
+def distinct_games(evaluations: np.ndarray) -> np.ndarray:
+  """How many different games each evaluation held.
+
+  Two games count as one when their raw score and length (agent steps) agree: with a
+  deterministic emulator and policy that is, in practice, the same game replayed.
+
+  Args:
+    evaluations: float [E, 5] rows of `read_evaluations`.
+
+  Returns:
+    int [V]: per evaluation (in frame order), its number of distinct games.
+  """
+  frames = np.unique(evaluations[:, 0])
+  return np.array([len({(row[3], row[4]) for row in evaluations[evaluations[:, 0] == f]})
+                   for f in frames], np.int64)
 
 
 def _read_csv(path: str, columns: int) -> np.ndarray:
@@ -111,7 +137,8 @@ def read_config(root_dir: str) -> Optional[Dict[str, Any]]:
 # What may differ when a run resumes: how long it runs and how often it reports. Any
 # other change would make one run of two settings.
 _MAY_CHANGE = ('total_frames', 'schedule.')
-_PROVENANCE = ('resolved_precision', 'package_version', 'git_commit', 'history')
+_PROVENANCE = ('resolved_precision', 'package_version', 'git_commit', 'history',
+               'mask_provenance')
 
 
 class SettingsChanged(ValueError):

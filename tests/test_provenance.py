@@ -1,0 +1,30 @@
+"""Where a run came from: its commit in any config.json format, paths in the repo."""
+
+import os
+import subprocess
+
+from saarl_tf import provenance
+
+
+def test_run_commit_reads_the_top_level_then_the_first_start():
+  first, later = 'a' * 40, 'b' * 40
+  # The first runs' flat format and today's: the commit at the top level.
+  assert provenance.run_commit({'git_commit': first, 'history': []}) == first
+  # Runs recorded between 2026-11-28 and 2026-12-02: only per start, in history.
+  assert provenance.run_commit({'history': [{'git_commit': first},
+                                            {'git_commit': later}]}) == first
+  assert provenance.run_commit({'game': 'Pong'}) is None
+
+
+def test_repository_path_is_relative_inside_the_repository_only(tmp_path):
+  root = provenance.package_root()
+  inside = os.path.join(root, 'export', 'universal_mask')
+  assert provenance.repository_path(inside) == os.path.join('export', 'universal_mask')
+  assert provenance.repository_path(str(tmp_path)) == str(tmp_path)
+  assert provenance.repository_path('gs://bucket/mask') == 'gs://bucket/mask'
+
+
+def test_git_commit_names_this_checkout():
+  head = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=provenance.package_root(),
+                        capture_output=True, text=True, check=True).stdout.strip()
+  assert provenance.git_commit().split('+')[0] == head
