@@ -235,6 +235,10 @@ class JointMaskConfig(Validated):
   pairs: int = setting(
       0, "Frame pairs per L_mask step; 0: one per env (the authors' code); fewer "
       'makes each update cheaper.', flag='mask_pairs', lower=0)
+  rl_gradient: bool = setting(
+      True, "Whether L_RL's gradient reaches the mask generator Psi (the authors' "
+      'code: yes); false trains Psi on L_mask alone, the RL loss seeing its mask as '
+      'a fixed input.', flag='mask_rl_gradient')
   mask_loss: MaskLossConfig = nested(MaskLossConfig)
   adam: AdamConfig = nested(AdamConfig)
 

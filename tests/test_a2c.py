@@ -144,6 +144,25 @@ def test_joint_variant_trains_the_whole_attention_module(tmp_path):
   run.close()
 
 
+@pytest.mark.parametrize('rl_gradient', [True, False])
+def test_the_rl_gradient_reaches_psi_only_when_asked(tmp_path, rl_gradient):
+  """Before L_mask starts (mask_start_update) only L_RL can move Psi: it does with
+  --mask_rl_gradient (the authors' code), and leaves it bit-identical without."""
+  run = a2c_training.A2CRun(
+      _config(variant='joint', num_envs=4, total_frames=10**9,
+              mask_start_update=1000, **{'mask.rl_gradient': rl_gradient}),
+      str(tmp_path))
+  psi = run.network.attention_module.mask_generator
+  before = _values(psi.variables)
+  head_before = _values(run.network.trainable_variables[-2:])
+  run.run(3)
+  moved = any(not np.array_equal(a, b) for a, b in zip(_values(psi.variables), before))
+  assert moved == rl_gradient
+  assert any(not np.array_equal(a, b) for a, b in
+             zip(_values(run.network.trainable_variables[-2:]), head_before))
+  run.close()
+
+
 def test_rmsprop_step_matches_the_authors_pytorch_rmsprop():
   """PyTorch divides by sqrt(v) + eps, Keras by sqrt(v + eps').
 

@@ -204,7 +204,11 @@ class A2CAgent(tf_agent.TFAgent):
     attention_variables = (network.attention_module.trainable_variables
                            if network.attention_module is not None else [])
     self._attention_variables = attention_variables
-    if variant == 'frozen' or variant == 'baseline':
+    # Without the RL gradient into Psi (mask.rl_gradient false) the separate update's
+    # RMSprop steps no attention variable at all.
+    rl_into_psi = variant == 'joint' and mask.rl_gradient
+    self._stop_rl_gradient = variant == 'joint' and not mask.rl_gradient
+    if variant == 'frozen' or variant == 'baseline' or (separate and not rl_into_psi):
       self._rl_variables = _without(network.trainable_variables, attention_variables)
     elif separate:
       # The RL gradient reaches Psi, but not Phi or the decoder: leaving those out
@@ -250,6 +254,10 @@ class A2CAgent(tf_agent.TFAgent):
       'return_mean' and, with a mask, 'rollout_mask_mean'.
     """
     known_mask = None
+    if self._stop_rl_gradient:
+      observations = experience.observation
+      flat = tf.reshape(observations, tf.concat([[-1], tf.shape(observations)[2:]], 0))
+      known_mask = tf.stop_gradient(self._network.mask(flat))
     if self._reuse_rollout_masks:
       bootstrap_mask = self._network.mask(experience.observation[:, -1])
       known_mask = tf.concat([experience.policy_info[MASK_INFO][:, :-1],
