@@ -255,14 +255,21 @@ def load_attention(path: str,
 
   Raises:
     FileNotFoundError: `path` holds neither.
-    ValueError: the export's variables do not fit the mask generator.
+    ValueError: an export that is damaged (one line naming it), not a saarl_tf
+      export, or whose variables do not fit the mask generator.
   """
-  if not is_export(path):
+  if not tf.io.gfile.exists(os.path.join(path, 'saved_model.pb')):
     return attention.restore_attention(path, model)
   read_metadata(path)     # checks the format
   model = model or attention.SelfSupervisedAttention()
   model.create_variables()
-  saved = tf.saved_model.load(path).variables
+  try:
+    saved = tf.saved_model.load(path).variables
+  except Exception as error:  # pylint: disable=broad-except
+    # TensorFlow's message names no file and runs to many lines.
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    raise ValueError(f'{path!r} is a damaged mask export: loading its SavedModel '
+                     f'failed ({reason[:200]})') from None
   ours = model.mask_generator.variables
   if [tuple(v.shape) for v in saved] != [tuple(v.shape) for v in ours]:
     raise ValueError(f'{path!r}: the export\'s {len(saved)} variables do not fit the '

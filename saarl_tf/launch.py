@@ -42,6 +42,7 @@ from saarl_tf import storage
 from saarl_tf.envs import games as games_lib
 from saarl_tf.experiments import executors  # TF-free
 from saarl_tf.training import run_files
+from saarl_tf.training import run_lease
 from saarl_tf.training import stopping
 
 PROTOCOL_NAMES = ('single_task', 'multi_task', 'transfer')
@@ -217,15 +218,47 @@ def _pretrain_config(games) -> config_lib.PretrainConfig:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
+  root_dir = _ROOT_DIR.value or os.path.join('runs', _EXPERIMENT.value)
   try:
-    _run(_ROOT_DIR.value or os.path.join('runs', _EXPERIMENT.value))
+    if _EXPERIMENT.value in _WRITES_ROOT_DIR:
+      _check_writable(root_dir)          # before anything is built
+    _run(root_dir)
   except stopping.RunInterrupted as stop:
     # The work is saved; say where, in one line, and end as the signal would.
     print(f'saarl_tf: {stop}', file=sys.stderr)
     sys.exit(stop.exit_code)
-  except run_files.SettingsChanged as error:
+  except (run_files.SettingsChanged, run_lease.RunBusy, ValueError) as error:
     print(f'saarl_tf: {error}', file=sys.stderr)
     sys.exit(2)
+  except KeyboardInterrupt:
+    # A stop before a training loop took over its signals (set-up, frame
+    # collection): nothing was trained, so nothing is lost.
+    print('saarl_tf: interrupted during set-up, before training started; run the '
+          'same command to start again', file=sys.stderr)
+    sys.exit(130)
+
+
+# Experiments that write under --root_dir (the others read runs or write --output).
+_WRITES_ROOT_DIR = ('a2c', 'pretrain_mask', 'keypoints', 'single_task', 'multi_task',
+                    'transfer')
+
+
+def _check_writable(root_dir: str):
+  """Raises ValueError (one line) unless a file can be written in `root_dir`."""
+  probe = os.path.join(root_dir, f'.write_probe_{os.getpid()}')
+  try:
+    if '://' in root_dir:              # through tf.io.gfile
+      storage.makedirs(root_dir)
+      storage.write_atomically(probe, '')
+      storage.gfile().remove(probe)
+    else:                              # a local path: no TensorFlow to load
+      os.makedirs(root_dir, exist_ok=True)
+      with open(probe, 'w'):
+        pass
+      os.remove(probe)
+  except Exception as error:  # pylint: disable=broad-except
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    raise ValueError(f'--root_dir={root_dir} is not writable: {reason}') from None
 
 
 def _run(root_dir: str):

@@ -76,9 +76,20 @@ def write_json(path: str, record: Dict[str, Any]):
 
 
 def read_json(path: str) -> Optional[Dict[str, Any]]:
-  """The JSON record in `path`, or None if there is none."""
+  """The JSON record in `path`, or None if there is none.
+
+  Raises:
+    ValueError: the file is not valid JSON (one line naming it and where).
+  """
   text = read_text(path)
-  return None if text is None else json.loads(text)
+  if text is None:
+    return None
+  try:
+    return json.loads(text)
+  except json.JSONDecodeError as error:
+    raise ValueError(f'{path} is damaged: not valid JSON ({error.msg} at line '
+                     f'{error.lineno}, column {error.colno}); restore it or move the '
+                     'run aside') from None
 
 
 def save_figure(figure, path: str, **savefig_args):

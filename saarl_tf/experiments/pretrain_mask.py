@@ -20,9 +20,11 @@ from saarl_tf import plots
 from saarl_tf import storage
 from saarl_tf.evaluation import mask_quality
 from saarl_tf.models import attention
+from saarl_tf.models import precisions
 from saarl_tf.training import pair_training
+from saarl_tf.training import run_files
+from saarl_tf.training import run_lease
 
-CONFIG_JSON = 'config.json'
 QUALITY_JSON = 'mask_quality.json'
 
 
@@ -50,10 +52,15 @@ def evaluate(model: attention.SelfSupervisedAttention, games: Sequence[str],
   return results
 
 
-def write_config(config: config_lib.PretrainConfig, root_dir: str):
-  """Records the run's settings and how many frames it trains on, as JSON."""
-  storage.write_json(os.path.join(root_dir, CONFIG_JSON),
-                     dict(config_lib.to_dict(config), num_frames=config.num_frames))
+def settings_of(config: config_lib.PretrainConfig) -> Dict:
+  """The run's settings as config.json records them, with the frames it trains on."""
+  return dict(config_lib.to_dict(config), num_frames=config.num_frames)
+
+
+def check_settings(config: config_lib.PretrainConfig, root_dir: str):
+  """Raises run_files.SettingsChanged (one line naming each change) if `root_dir`
+  holds a pre-training run made with other settings; more steps are allowed."""
+  run_files.check_settings(root_dir, settings_of(config), config_lib.PretrainConfig)
 
 
 def collect_frames(config: config_lib.PretrainConfig) -> pair_training.FrameDataset:
@@ -76,20 +83,26 @@ def run(config: config_lib.PretrainConfig, root_dir: str,
   Returns:
     (model, mask quality per game).
   """
-  tf.io.gfile.makedirs(root_dir)
-  write_config(config, root_dir)
-  tf.keras.utils.set_random_seed(config.seed)
-  if dataset is None:
-    dataset = collect_frames(config)
-  model = attention.SelfSupervisedAttention(precision=config.precision)
-  trainer = pair_training.PairTrainer(
-      model, pair_training.mask_pair_loss(config.mask_loss), dataset,
-      batch_size=config.batch_size, max_gap=config.max_gap,
-      learning_rate=config.adam.learning_rate, clip_norm=config.adam.clip_norm,
-      seed=config.seed)
-  losses = pair_training.train_on_pairs(trainer, root_dir, config.train_steps,
-                                        config.schedule,
-                                        pair_training.write_mask_summaries)
-  logging.info('Final mask losses: %s', losses)
-  return model, evaluate(model, config.games, config.eval_frames,
-                         config.quality_seed, root_dir)
+  changes = run_files.check_settings(root_dir, settings_of(config),
+                                     config_lib.PretrainConfig)
+  with run_lease.Lease(root_dir):
+    tf.keras.utils.set_random_seed(config.seed)
+    if dataset is None:
+      dataset = collect_frames(config)
+    model = attention.SelfSupervisedAttention(precision=config.precision)
+    trainer = pair_training.PairTrainer(
+        model, pair_training.mask_pair_loss(config.mask_loss), dataset,
+        batch_size=config.batch_size, max_gap=config.max_gap,
+        learning_rate=config.adam.learning_rate, clip_norm=config.adam.clip_norm,
+        seed=config.seed)
+    start = {'step': pair_training.checkpointed_step(root_dir),
+             'resolved_precision': precisions.resolve(config.precision)}
+    if changes:
+      start['changed'] = changes
+    run_files.record_start(root_dir, settings_of(config), start)
+    losses = pair_training.train_on_pairs(trainer, root_dir, config.train_steps,
+                                          config.schedule,
+                                          pair_training.write_mask_summaries)
+    logging.info('Final mask losses: %s', losses)
+    return model, evaluate(model, config.games, config.eval_frames,
+                           config.quality_seed, root_dir)

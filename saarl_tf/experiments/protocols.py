@@ -72,7 +72,7 @@ def prepare_mask(protocol: Protocol, root_dir: str,
     The mask's checkpoint directory, for the `frozen` runs.
   """
   mask_root = os.path.join(root_dir, 'mask')
-  checkpoints = os.path.join(mask_root, 'checkpoints')
+  checkpoints = mask_checkpoint_dir(root_dir)
   if storage.exists(os.path.join(mask_root, pretrain_mask.QUALITY_JSON)):
     logging.info('Mask of %s already trained: %s', protocol.name, mask_root)
   else:
@@ -113,6 +113,7 @@ def run_protocol(protocol: Protocol,
   """
   executor = executor or executors.LocalExecutor()
   games = tuple(games or protocol.games)
+  check_settings(protocol, root_dir, a2c, pretrain, games, seeds)
   mask = None
   if 'frozen' in protocol.variants:
     mask = executor.submit(prepare_mask, protocol, root_dir, pretrain, export_root)
@@ -131,6 +132,40 @@ def run_protocol(protocol: Protocol,
                                        mask if variant == 'frozen' else None))
   executor.gather(handles)
   return report(protocol, root_dir, games, seeds, a2c.total_frames)
+
+
+def mask_checkpoint_dir(root_dir: str) -> str:
+  """Where the protocol's pre-trained mask's checkpoints are (its frozen runs'
+  --mask_checkpoint)."""
+  return os.path.join(root_dir, 'mask', 'checkpoints')
+
+
+def check_settings(protocol: Protocol, root_dir: str, a2c: config_lib.A2CConfig,
+                   pretrain: config_lib.PretrainConfig, games: Sequence[str],
+                   seeds: Sequence[int]):
+  """Refuses, before anything runs, a protocol whose mask or runs (finished or
+  not) were made with other settings than these, as a standalone run would.
+
+  Raises:
+    run_files.SettingsChanged: one line naming the run or mask and each change.
+  """
+  if 'frozen' in protocol.variants:
+    pretrain_mask.check_settings(
+        dataclasses.replace(pretrain, games=protocol.mask_games),
+        os.path.join(root_dir, 'mask'))
+  for game in games:
+    for variant in protocol.variants:
+      for seed in seeds:
+        config = dataclasses.replace(
+            a2c, game=game, variant=variant, seed=seed,
+            mask_checkpoint=(mask_checkpoint_dir(root_dir) if variant == 'frozen'
+                             else None))
+        directory = run_dir(root_dir, game, variant, seed)
+        # A run finished with a larger budget is read, not redone: not a change.
+        recorded = (run_files.read_config(directory) or {}).get('total_frames', 0)
+        config = dataclasses.replace(config, total_frames=max(config.total_frames,
+                                                              recorded))
+        run_files.check_settings(directory, config_lib.to_dict(config))
 
 
 def run_one(config: config_lib.A2CConfig, directory: str,

@@ -16,7 +16,6 @@ greedy policy as a `PolicySaver` SavedModel, at the end) and done.json;
 import dataclasses
 import json
 import os
-import socket
 import time
 from typing import Any, Dict, List, NamedTuple, Optional
 
@@ -41,8 +40,10 @@ from saarl_tf.envs import batched
 from saarl_tf.models import actor_critic
 from saarl_tf.models import attention
 from saarl_tf.models import precisions
+from saarl_tf.training import checkpoints
 from saarl_tf.training import policy_evaluation
 from saarl_tf.training import run_files
+from saarl_tf.training import run_lease
 from saarl_tf.training import stopping
 
 # Evaluation envs are seeded apart from every training env (seed + i + 7919 k).
@@ -243,6 +244,17 @@ class A2CRun:
     self.root_dir = root_dir
     settings = config_lib.to_dict(config)
     resume_changes = run_files.check_settings(root_dir, settings)
+    # One writer per run directory, from before anything is written to after close.
+    self.lease = run_lease.Lease(root_dir).acquire()
+    try:
+      self._build(settings, resume_changes)
+    except BaseException:
+      self.lease.release()
+      raise
+
+  def _build(self, settings: Dict[str, Any], resume_changes: Dict[str, Any]):
+    """The run's networks, agent, checkpointer, envs, driver and evaluators."""
+    config, root_dir = self.config, self.root_dir
     tf.keras.utils.set_random_seed(config.seed)
     self.train_step = tf.Variable(0, dtype=tf.int64, name='train_step')
     self.history = EpisodeHistory()
@@ -255,8 +267,8 @@ class A2CRun:
                                  int(action_spec.maximum) + 1)
     self.agent = build_agent(config, time_step_spec, action_spec, self.network,
                              self.train_step)
-    self.checkpointer = common.Checkpointer(
-        ckpt_dir=os.path.join(root_dir, CHECKPOINTS), max_to_keep=2,
+    self.checkpointer = checkpoints.restoring_checkpointer(
+        os.path.join(root_dir, CHECKPOINTS), max_to_keep=2,
         agent=self.agent, history=self.history, mask_health=self.mask_health,
         global_step=self.train_step)
     self.start_update = int(self.train_step.numpy())
@@ -284,27 +296,19 @@ class A2CRun:
 
   def _record_settings(self, settings: Dict[str, Any],
                        resume_changes: Dict[str, Any]):
-    """config.json: the settings, and per start of this run its provenance and what
-    a resume changed (total_frames, report rates)."""
-    old = run_files.read_config(self.root_dir) or {}
+    """config.json: the settings, the commit, a frozen run's mask, and per start of
+    this run its update, precision and what a resume changed."""
     start = {'update': self.start_update,
-             'resolved_precision': precisions.resolve(self.config.precision),
-             'package_version': provenance.package_version(),
-             'git_commit': provenance.git_commit(),
-             'host': socket.gethostname(), 'pid': os.getpid()}
+             'resolved_precision': precisions.resolve(self.config.precision)}
     if resume_changes:
       start['changed'] = resume_changes
-    history = old.get('history', [])
-    if not history or history[-1] != start:
-      history = history + [start]
-    record = {'git_commit': provenance.run_commit(old) or start['git_commit']}
-    record.update(settings, history=history)
+    extra = {}
     if self.config.variant == 'frozen':
       # Which mask: by a path a reader can find in the repository and by content.
-      record['mask_provenance'] = {
+      extra['mask_provenance'] = {
           'path': provenance.repository_path(self.config.mask_checkpoint),
           'variables': export.mask_digest(self.network.attention_module)}
-    run_files.write_config(self.root_dir, record)
+    run_files.record_start(self.root_dir, settings, start, extra)
 
   def _write_settings_summaries(self, frames: int):
     """The settings as TensorBoard HParams and as a text summary of config.json."""
@@ -410,7 +414,7 @@ class A2CRun:
             log.has_frames(resumed_frames) for log in eval_logs.values()):
           self._evaluate(update, eval_logs, writer)
         last_time, last_update, paused = time.perf_counter(), update, 0.0
-        while update < target and not stop.requested:
+        while update < target and not stop.requested and not self.lease.lost:
           time_step, losses = self._iteration(time_step)
           update = int(self.train_step.numpy())
           frames = update * self.frames_per_update
@@ -452,6 +456,9 @@ class A2CRun:
         progress.close()
     if stop.requested:
       raise stopping.RunInterrupted(stop.requested, update, self.root_dir)
+    if self.lease.lost:
+      raise run_lease.RunBusy(f'{self.root_dir}: another process took over this '
+                              f'run at update {update}; this one stopped')
     result = {k: float(v) for k, v in losses.items()}
     result.update({f'mean100_{k}': v for k, v in self.history.means().items()})
     for mode, log in eval_logs.items():
@@ -506,6 +513,7 @@ class A2CRun:
     self.env.close()
     for evaluator in self.evaluators.values():
       evaluator.close()
+    self.lease.release()
 
 
 class MaskHealth(tf.Module):

@@ -24,6 +24,7 @@ from saarl_tf import envs
 from saarl_tf import plots
 from saarl_tf.models import attention
 from saarl_tf.models import transporter as transporter_lib
+from saarl_tf.training import checkpoints
 from saarl_tf.training import frame_pairs
 from saarl_tf.training import stopping
 
@@ -192,6 +193,12 @@ def write_transporter_summaries(losses, source, target,
                      max_outputs)
 
 
+def checkpointed_step(root_dir: str) -> int:
+  """The step of `root_dir`'s newest checkpoint (its name's number), 0 if none."""
+  latest = tf.train.latest_checkpoint(os.path.join(root_dir, 'checkpoints'))
+  return int(latest.rsplit('-', 1)[1]) if latest else 0
+
+
 def train_on_pairs(trainer: PairTrainer, root_dir: str, num_steps: int,
                    schedule: config_lib.ScheduleConfig,
                    write_summaries: Callable[..., None]) -> Dict[str, float]:
@@ -205,41 +212,46 @@ def train_on_pairs(trainer: PairTrainer, root_dir: str, num_steps: int,
   Returns:
     The loss terms of the last step, as floats.
   """
-  checkpointer = common.Checkpointer(
-      ckpt_dir=os.path.join(root_dir, 'checkpoints'), max_to_keep=2,
+  checkpointer = checkpoints.restoring_checkpointer(
+      os.path.join(root_dir, 'checkpoints'), max_to_keep=2,
       model=trainer.model, optimizer=trainer.optimizer, rng=trainer.rng,
       step=trainer.step)
   start = int(trainer.step.numpy())
   if start:
     logging.info('Resumed training on pairs at step %d from %s', start, root_dir)
   writer = tf.summary.create_file_writer(os.path.join(root_dir, 'train'))
-  progbar = (tf.keras.utils.Progbar(num_steps, stateful_metrics=['steps/s'])
-             if schedule.progress else None)
-  if progbar:
-    progbar.update(start)
+  # Plain lines off a terminal, an ETA from this process's own speed (as A2C's).
+  progress = (stopping.Progress(max(num_steps, 1), start, 1, unit='steps',
+                                rate_unit='updates/s',
+                                describe=lambda loss: f'loss {loss:.4f}')
+              if schedule.progress else None)
   losses = {}
   last_time, last_step = time.perf_counter(), start
   stop = stopping.GracefulStop()
-  with stop, writer.as_default():
-    while int(trainer.step.numpy()) < num_steps and not stop.requested:
-      losses, source, target, outputs = trainer.train_step()
-      step = int(trainer.step.numpy())
-      images = step % schedule.image_every == 0 or step == num_steps
-      if step % schedule.summary_every == 0 or step == num_steps:
-        now = time.perf_counter()
-        steps_per_second = (step - last_step) / max(now - last_time, 1e-9)
-        last_time, last_step = now, step
-        write_summaries(losses, source, target, outputs, step, images)
-        tf.summary.scalar('speed/steps_per_second', steps_per_second, step)
-        if progbar:
-          progbar.update(step, [('loss', float(losses['total'])),
-                                ('steps/s', steps_per_second)])
-      elif images:
-        write_summaries(losses, source, target, outputs, step, images)
-      if step % schedule.checkpoint_every == 0 and step < num_steps:
-        checkpointer.save(global_step=step)
-  checkpointer.save(global_step=trainer.step.numpy())
-  writer.flush()
+  try:
+    with stop, writer.as_default():
+      while int(trainer.step.numpy()) < num_steps and not stop.requested:
+        losses, source, target, outputs = trainer.train_step()
+        step = int(trainer.step.numpy())
+        images = step % schedule.image_every == 0 or step == num_steps
+        if step % schedule.summary_every == 0 or step == num_steps:
+          now = time.perf_counter()
+          steps_per_second = (step - last_step) / max(now - last_time, 1e-9)
+          last_time, last_step = now, step
+          write_summaries(losses, source, target, outputs, step, images)
+          tf.summary.scalar('speed/steps_per_second', steps_per_second, step)
+          if progress:
+            progress.update(step, float(losses['total']))
+        elif images:
+          write_summaries(losses, source, target, outputs, step, images)
+        if step % schedule.checkpoint_every == 0 and step < num_steps:
+          checkpointer.save(global_step=step)
+  finally:
+    # Whatever ends the loop (a stop, an exception), the steps done are kept.
+    checkpointer.save(global_step=trainer.step.numpy())
+    writer.flush()
+    if progress:
+      progress.close()
   if stop.requested:
     raise stopping.RunInterrupted(stop.requested, int(trainer.step.numpy()),
                                   root_dir)

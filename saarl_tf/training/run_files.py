@@ -21,12 +21,14 @@ row is never lost nor counted twice; JSON files are written aside and renamed.
 import csv
 import io
 import os
+import socket
 from typing import Any, Dict, Optional, Sequence
-import warnings
 
+from absl import logging
 import numpy as np
 
 from saarl_tf import config as config_lib
+from saarl_tf import provenance
 from saarl_tf import storage
 
 CONFIG_JSON = 'config.json'
@@ -47,8 +49,8 @@ class CsvLog:
 
   def __init__(self, path: str, fields: Sequence[str], resumed_frames: int):
     text = storage.read_text(path)
-    kept = [row for row in csv.DictReader(io.StringIO(text))
-            if int(row[fields[0]]) <= resumed_frames] if text else []
+    rows = _complete_rows(path, text, fields) if text else []
+    kept = [row for row in rows if int(row[fields[0]]) <= resumed_frames]
     self._kept = kept
     # Rewritten whole, then renamed over the old file, so a crash leaves one intact.
     storage.write_csv(path, fields, kept)
@@ -80,9 +82,36 @@ class CsvLog:
     self._file.close()
 
 
+def _complete_rows(path: str, text: str, fields: Sequence[str]) -> list:
+  """The rows of a run's CSV log, a cut last row (a crash mid-write) dropped.
+
+  Raises:
+    ValueError: a row other than the last is damaged (one line naming the file).
+  """
+  rows = list(csv.DictReader(io.StringIO(text)))
+  def complete(row):
+    try:
+      return all(row.get(field) not in (None, '') for field in fields) and all(
+          np.isfinite(float(row[field])) for field in fields)
+    except ValueError:
+      return False
+  damaged = [i for i, row in enumerate(rows) if not complete(row)]
+  if rows and not text.endswith('\n') and len(rows) - 1 not in damaged:
+    damaged.append(len(rows) - 1)            # no line end: cut mid-write
+  if damaged and damaged != [len(rows) - 1]:
+    raise ValueError(f'{path} is damaged: row {damaged[0] + 2} is incomplete; '
+                     'restore the file or move the run aside')
+  if damaged:
+    logging.warning('%s: dropped a cut last row (%s); the checkpoint it resumes '
+                    'from decides what is logged again', path,
+                    ','.join(v or '' for v in rows[-1].values()))
+    rows = rows[:-1]
+  return rows
+
+
 def read_episodes(root_dir: str) -> np.ndarray:
   """A run's finished games: float64 [E, 3] of (frames, raw_return, agent_steps)."""
-  return _read_csv(os.path.join(root_dir, EPISODES_CSV), len(EPISODE_FIELDS))
+  return _read_csv(os.path.join(root_dir, EPISODES_CSV), EPISODE_FIELDS)
 
 
 def eval_csv(mode: str) -> str:
@@ -94,7 +123,7 @@ def eval_csv(mode: str) -> str:
 def read_evaluations(root_dir: str, mode: str = 'noop') -> np.ndarray:
   """A run's evaluation games of `mode`: float64 [E, 5] of (frames, update, game,
   raw_return, agent_steps), in the order played; [0, 5] if it has none."""
-  return _read_csv(os.path.join(root_dir, eval_csv(mode)), len(EVAL_FIELDS))
+  return _read_csv(os.path.join(root_dir, eval_csv(mode)), EVAL_FIELDS)
 
 
 def distinct_games(evaluations: np.ndarray) -> np.ndarray:
@@ -114,14 +143,12 @@ def distinct_games(evaluations: np.ndarray) -> np.ndarray:
                    for f in frames], np.int64)
 
 
-def _read_csv(path: str, columns: int) -> np.ndarray:
+def _read_csv(path: str, fields: Sequence[str]) -> np.ndarray:
+  """float64 [rows, len(fields)] of a run's CSV log (a cut last row dropped)."""
   text = storage.read_text(path)
-  if text is None:
-    return np.zeros((0, columns))
-  with warnings.catch_warnings():    # a header and no rows yet
-    warnings.simplefilter('ignore', UserWarning)
-    data = np.loadtxt(io.StringIO(text), delimiter=',', skiprows=1, ndmin=2)
-  return data.reshape(-1, columns)
+  rows = _complete_rows(path, text, fields) if text else []
+  return np.array([[float(row[field]) for field in fields] for row in rows],
+                  np.float64).reshape(-1, len(fields))
 
 
 def write_config(root_dir: str, settings: Dict[str, Any]):
@@ -134,11 +161,11 @@ def read_config(root_dir: str) -> Optional[Dict[str, Any]]:
   return storage.read_json(os.path.join(root_dir, CONFIG_JSON))
 
 
-# What may differ when a run resumes: how long it runs and how often it reports. Any
-# other change would make one run of two settings.
-_MAY_CHANGE = ('total_frames', 'schedule.')
+# What may differ when a run resumes: how long it runs (upwards only) and how often
+# it reports. Any other change would make one run of two settings.
+_REPORT_RATES = 'schedule.'
 _PROVENANCE = ('resolved_precision', 'package_version', 'git_commit', 'history',
-               'mask_provenance')
+               'mask_provenance', 'num_frames')
 
 
 class SettingsChanged(ValueError):
@@ -156,18 +183,26 @@ def flatten(settings: Dict[str, Any], prefix: str = '') -> Dict[str, Any]:
   return flat
 
 
-def _flag_names() -> Dict[str, str]:
-  """'mask.adam.learning_rate' -> '--mask_learning_rate', for A2C's settings."""
+def _flag_names(config_class: type) -> Dict[str, str]:
+  """'mask.adam.learning_rate' -> '--mask_learning_rate', for a config's settings."""
   return {'.'.join(path): '--' + config_lib.flag_name(field)
-          for path, field in config_lib.leaves(config_lib.A2CConfig)}
+          for path, field in config_lib.leaves(config_class)}
 
 
-def check_settings(root_dir: str, settings: Dict[str, Any]) -> Dict[str, Any]:
+def _budget_field(config_class: type) -> str:
+  """The setting that says how long a run of `config_class` runs."""
+  return 'train_steps' if config_class is config_lib.PretrainConfig else 'total_frames'
+
+
+def check_settings(root_dir: str, settings: Dict[str, Any],
+                   config_class: type = config_lib.A2CConfig) -> Dict[str, Any]:
   """Compares a run's settings with those its directory was made with.
 
   Args:
     root_dir: the run directory.
-    settings: the new run's `config.to_dict(A2CConfig)`.
+    settings: the new run's `config.to_dict(config_class(...))`.
+    config_class: `A2CConfig` (budget: `total_frames`) or `PretrainConfig`
+      (budget: `train_steps`).
 
   Returns:
     The settings that changed in ways a resume allows ({name: [old, new]}; empty for
@@ -175,23 +210,24 @@ def check_settings(root_dir: str, settings: Dict[str, Any]) -> Dict[str, Any]:
 
   Raises:
     SettingsChanged: a setting that alters the run differs (one line naming each,
-      with its old and new value), or `total_frames` went down.
+      with its old and new value), or the budget went down.
   """
   old = read_config(root_dir)
   if old is None:
     return {}
   old_flat = flatten({k: v for k, v in old.items() if k not in _PROVENANCE})
-  new_flat = flatten(settings)
-  names = _flag_names()
+  new_flat = flatten({k: v for k, v in settings.items() if k not in _PROVENANCE})
+  names = _flag_names(config_class)
+  budget = _budget_field(config_class)
   allowed, refused = {}, []
   for key in sorted(set(old_flat) | set(new_flat)):
     before, after = old_flat.get(key), new_flat.get(key)
     if before == after:
       continue
     name = names.get(key, key)
-    if key == 'total_frames' and after < before:
+    if key == budget and before is not None and after is not None and after < before:
       refused.append(f'{name} {before} -> {after} (a run may only be extended)')
-    elif key.startswith(_MAY_CHANGE):
+    elif key == budget or key.startswith(_REPORT_RATES):
       allowed[name] = [before, after]
     else:
       refused.append(f'{name} {before!r} -> {after!r}')
@@ -200,6 +236,25 @@ def check_settings(root_dir: str, settings: Dict[str, Any]) -> Dict[str, Any]:
         f'{root_dir} holds a run with other settings: {"; ".join(refused)}. Resume '
         'it with its own settings, or give the new run its own --root_dir')
   return allowed
+
+
+def record_start(root_dir: str, settings: Dict[str, Any], start: Dict[str, Any],
+                 extra: Optional[Dict[str, Any]] = None):
+  """Writes config.json: the run's commit at the top level (its first start's), the
+  settings, `extra` records (e.g. the frozen mask's provenance) and per start of the
+  run (`history`) `start` (the step it started from, the precision it resolved to)
+  with the package version, commit, host and process id."""
+  old = read_config(root_dir) or {}
+  start = dict(start, package_version=provenance.package_version(),
+               git_commit=provenance.git_commit(), host=socket.gethostname(),
+               pid=os.getpid())
+  history = old.get('history', [])
+  if not history or history[-1] != start:
+    history = history + [start]
+  record = {'git_commit': provenance.run_commit(old) or start['git_commit']}
+  record.update(settings, history=history)
+  record.update(extra or {})
+  write_config(root_dir, record)
 
 
 def read_done(root_dir: str) -> Optional[Dict[str, Any]]:

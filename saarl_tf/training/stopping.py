@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Optional, TextIO
+from typing import Callable, Optional, TextIO
 
 
 class RunInterrupted(Exception):
@@ -67,14 +67,34 @@ class GracefulStop:
     return False
 
 
+def _describe_score(score: Optional[float]) -> str:
+  if score is None:
+    return 'no game finished yet (mean of the last 100 games)'
+  return f'score {score:.1f} (mean of the last 100 games)'
+
+
 class Progress:
   """Frames done of the budget, speed, score and time left, printed to `stream`."""
 
   def __init__(self, total_frames: int, start_frames: int, frames_per_step: int,
-               stream: Optional[TextIO] = None):
+               stream: Optional[TextIO] = None, unit: str = 'frames',
+               rate_unit: str = 'agent steps/s',
+               describe: Optional[Callable[[Optional[float]], str]] = None):
+    """Progress of a budget of `total_frames` counted from `start_frames` (what this
+    process did sets the speed and the ETA).
+
+    Args:
+      total_frames, start_frames: the budget and where this process started, in
+        `unit`s (frames; a pair trainer's steps).
+      frames_per_step: `unit`s per `rate_unit` step (4 frames per agent step).
+      stream: where lines go (stdout).
+      describe: the text of `update`'s value (default: A2C's game score).
+    """
     self._total = total_frames
     self._start = start_frames
     self._frames_per_step = frames_per_step
+    self._unit, self._rate_unit = unit, rate_unit
+    self._describe = describe or _describe_score
     self._stream = stream or sys.stdout
     self._interactive = self._stream.isatty()
     self._clock = time.perf_counter()
@@ -93,10 +113,10 @@ class Progress:
     eta = ('?' if left == float('inf') else
            time.strftime('%H:%M:%S', time.gmtime(left)) if left < 86400 else
            f'{left / 86400:.1f} days')
-    score_text = 'no game finished yet' if score is None else f'score {score:.1f}'
-    return (f'frames {frames:,} / {self._total:,} ({100 * frames / self._total:.1f}%), '
-            f'{rate / self._frames_per_step:,.0f} agent steps/s, {score_text} '
-            f'(mean of the last 100 games), ETA {eta}')
+    return (f'{self._unit} {frames:,} / {self._total:,} '
+            f'({100 * frames / self._total:.1f}%), '
+            f'{rate / self._frames_per_step:,.0f} {self._rate_unit}, '
+            f'{self._describe(score)}, ETA {eta}')
 
   def update(self, frames: int, score: Optional[float]):
     text = self.line(frames, score)

@@ -1,0 +1,174 @@
+"""One writer per run directory: a lease that its holder renews.
+
+Two processes writing one run directory (a double submit, a retried cluster task whose
+first worker still lives) would interleave their CSV rows, TensorBoard events and
+checkpoints. So a process that writes a run holds `lease.json` in it: host, process
+id, since when, and when it last renewed it (every `RENEW_EVERY` seconds, on a daemon
+thread). A second start refuses in one line naming the holder.
+
+A holder that died does not block a resume: on the same host its process id is looked
+up (a dead process frees the run at once; a live one, even paused by SIGSTOP, holds
+it); from another host a lease not renewed for `EXPIRES_AFTER` seconds is free. Local
+paths are created with O_EXCL, so of two starts at once exactly one wins; on object
+stores (gs://, s3://, which have no exclusive create) the lease is written, left to
+settle for `SETTLE` seconds and read back, and the start whose token is not there
+refuses.
+"""
+
+import datetime
+import errno
+import json
+import os
+import socket
+import threading
+import time
+from typing import Any, Dict, Optional
+import uuid
+
+from saarl_tf import storage
+
+LEASE_JSON = 'lease.json'
+RENEW_EVERY = 30.0      # seconds between renewals
+EXPIRES_AFTER = 300.0   # seconds without renewal after which another host may take it
+SETTLE = 2.0            # seconds a non-local lease is left before it is read back
+
+
+class RunBusy(RuntimeError):
+  """Another live process writes this run directory."""
+
+
+def _is_local(path: str) -> bool:
+  return '://' not in path
+
+
+def _process_alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except OSError as error:
+    return error.errno == errno.EPERM      # alive, someone else's
+  return True
+
+
+class Lease:
+  """The lease on one run directory; a context manager.
+
+  `lost` turns true if another process took the lease over (this one was thought
+  dead: another host saw no renewal for `EXPIRES_AFTER` s); the holder should stop.
+  """
+
+  def __init__(self, root_dir: str, renew_every: float = RENEW_EVERY,
+               expires_after: float = EXPIRES_AFTER, settle: float = SETTLE):
+    self.root_dir = root_dir
+    self.path = os.path.join(root_dir, LEASE_JSON)
+    self._renew_every = renew_every
+    self._expires_after = expires_after
+    self._settle = settle
+    self._record = None
+    self._stop = threading.Event()
+    self._thread = None
+    self.lost = False
+
+  # --- taking it ---------------------------------------------------------------------
+
+  def acquire(self) -> 'Lease':
+    """Takes the lease, or raises RunBusy (one line naming the holder)."""
+    storage.makedirs(self.root_dir)
+    now = time.time()
+    self._record = {'host': socket.gethostname(), 'pid': os.getpid(),
+                    'since': datetime.datetime.fromtimestamp(now).astimezone()
+                    .isoformat(timespec='seconds'),
+                    'renewed': now, 'token': uuid.uuid4().hex}
+    for _ in range(3):
+      holder = self._read()
+      if holder is not None:
+        if self._held(holder):
+          raise RunBusy(self._busy_message(holder))
+        self._remove_if_unchanged(holder)
+      if self._create():
+        break
+    else:
+      raise RunBusy(self._busy_message(self._read() or {}))
+    self._thread = threading.Thread(target=self._renew_loop, daemon=True,
+                                    name=f'lease {self.root_dir}')
+    self._thread.start()
+    return self
+
+  def _create(self) -> bool:
+    """Writes our record if no lease exists; whether it is ours now."""
+    text = json.dumps(self._record, indent=2)
+    if _is_local(self.path):
+      try:
+        descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+      except FileExistsError:
+        return False
+      with os.fdopen(descriptor, 'w') as f:
+        f.write(text)
+      return True
+    storage.write_atomically(self.path, text)
+    time.sleep(self._settle)
+    holder = self._read()
+    return holder is not None and holder.get('token') == self._record['token']
+
+  def _held(self, holder: Dict[str, Any]) -> bool:
+    """Whether the holder of `holder` is (to our knowledge) alive."""
+    if holder.get('token') == (self._record or {}).get('token'):
+      return False
+    if holder.get('host') == socket.gethostname() and 'pid' in holder:
+      return _process_alive(int(holder['pid']))
+    return time.time() - float(holder.get('renewed', 0)) < self._expires_after
+
+  def _remove_if_unchanged(self, holder: Dict[str, Any]):
+    """Removes a dead holder's lease, unless another start replaced it meanwhile."""
+    current = self._read()
+    if current is not None and current.get('token') == holder.get('token'):
+      try:
+        storage.gfile().remove(self.path)
+      except Exception:  # pylint: disable=broad-except
+        pass           # another start removed it first: O_EXCL decides
+
+  def _busy_message(self, holder: Dict[str, Any]) -> str:
+    age = time.time() - float(holder.get('renewed', time.time()))
+    return (f'{self.root_dir} is being written by another process: host '
+            f'{holder.get("host", "?")}, pid {holder.get("pid", "?")}, since '
+            f'{holder.get("since", "?")} (lease renewed {age:.0f} s ago). Wait for it '
+            f'or stop it; a holder that died frees the run (at once on its host, after '
+            f'{self._expires_after:.0f} s without renewal elsewhere)')
+
+  def _read(self) -> Optional[Dict[str, Any]]:
+    try:
+      text = storage.read_text(self.path)
+      return None if text is None else json.loads(text)
+    except (ValueError, OSError):
+      return None       # half-written by a start that died: treat as absent
+
+  # --- keeping it --------------------------------------------------------------------
+
+  def _renew_loop(self):
+    while not self._stop.wait(self._renew_every):
+      self.renew()
+
+  def renew(self):
+    """Writes a fresh renewal time, or notes that the lease was taken over."""
+    holder = self._read()
+    if holder is None or holder.get('token') != self._record['token']:
+      self.lost = True
+      self._stop.set()
+      return
+    self._record['renewed'] = time.time()
+    storage.write_atomically(self.path, json.dumps(self._record, indent=2))
+
+  def release(self):
+    """Ends the renewals and removes the lease if it is still ours."""
+    self._stop.set()
+    if self._thread is not None:
+      self._thread.join()
+      self._thread = None
+    holder = self._read()
+    if self._record and holder and holder.get('token') == self._record['token']:
+      storage.gfile().remove(self.path)
+
+  def __enter__(self) -> 'Lease':
+    return self.acquire()
+
+  def __exit__(self, *exc_info):
+    self.release()

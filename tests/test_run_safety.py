@@ -1,0 +1,278 @@
+"""Runs that cannot be mixed up or lost: one writer per run directory, settings
+checked for protocols and mask pre-training, damaged files named and repaired, stops
+and bad paths before training answered in one line."""
+
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from a2c_helpers import config as _config
+from saarl_tf import config as config_lib
+from saarl_tf import storage
+from saarl_tf.experiments import pretrain_mask
+from saarl_tf.experiments import protocols
+from saarl_tf.training import a2c_training
+from saarl_tf.training import run_files
+from saarl_tf.training import run_lease
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _launch_args(root, *extra):
+  return [sys.executable, '-m', 'saarl_tf.launch', '--experiment=a2c',
+          '--games=Sprites', '--variant=baseline', '--num_envs=2', '--eval_every=0',
+          '--summary_every=5', '--checkpoint_every=100000', '--progress=false',
+          f'--root_dir={root}', *extra]
+
+
+def _launch(*args, **kwargs):
+  return subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO,
+                        check=False, **kwargs)
+
+
+# --- 1. one writer per run directory ----------------------------------------------
+
+
+def test_two_starts_at_once_one_runs_the_other_refuses_naming_the_holder(tmp_path):
+  root = tmp_path / 'run'
+  args = _launch_args(root, '--total_frames=3000')
+  first, second = (subprocess.Popen(args, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, cwd=REPO)
+                   for _ in range(2))
+  results = [(p.wait(timeout=600), p.communicate()[1]) for p in (first, second)]
+  codes = sorted(code for code, _ in results)
+  assert codes == [0, 2], [stderr[-2000:] for _, stderr in results]
+  refused = next(stderr for code, stderr in results if code == 2)
+  line = refused.strip().splitlines()[-1]
+  assert line.startswith(f'saarl_tf: {root} is being written by another process: '
+                         f'host {socket.gethostname()}, pid ')
+  assert 'Traceback' not in refused
+  # One writer: every training game once, and one event file.
+  episodes = run_files.read_episodes(str(root))
+  alone = _launch(*_launch_args(tmp_path / 'alone', '--total_frames=3000'))
+  assert alone.returncode == 0, alone.stderr[-2000:]
+  np.testing.assert_array_equal(episodes, run_files.read_episodes(
+      str(tmp_path / 'alone')))
+  assert len(os.listdir(root / 'train')) == 1
+  assert not (root / run_lease.LEASE_JSON).exists()            # released at the end
+
+
+def _dead_pid():
+  process = subprocess.Popen([sys.executable, '-c', 'pass'])
+  process.wait()
+  return process.pid
+
+
+def test_a_holder_that_died_on_this_host_does_not_block_a_resume(tmp_path):
+  root = tmp_path / 'run'
+  root.mkdir()
+  (root / run_lease.LEASE_JSON).write_text(json.dumps(
+      {'host': socket.gethostname(), 'pid': _dead_pid(), 'since': 'earlier',
+       'renewed': time.time(), 'token': 'dead'}))
+  result = _launch(*_launch_args(root, '--total_frames=200'))
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert (root / 'done.json').exists()
+
+
+def test_a_lease_on_shared_storage_is_renewed_and_expires_when_its_holder_stops():
+  """ram:// stands for object storage (no exclusive create, no process ids): a
+  renewed lease blocks another host; one not renewed for EXPIRES_AFTER is taken."""
+  root = 'ram://lease_test/run'
+  holder = run_lease.Lease(root, renew_every=0.1, expires_after=1.0, settle=0.05)
+  holder.acquire()
+  record = json.loads(storage.read_text(f'{root}/{run_lease.LEASE_JSON}'))
+  record['host'] = 'another-node'              # as if another machine held it
+  storage.write_atomically(f'{root}/{run_lease.LEASE_JSON}', json.dumps(record))
+  holder._record['host'] = 'another-node'       # pylint: disable=protected-access
+  time.sleep(0.3)
+  renewed = json.loads(storage.read_text(f'{root}/{run_lease.LEASE_JSON}'))['renewed']
+  assert renewed > record['renewed']           # the holder renews it
+  with pytest.raises(run_lease.RunBusy, match='host another-node'):
+    run_lease.Lease(root, expires_after=1.0, settle=0.05).acquire()
+  holder._stop.set()                            # pylint: disable=protected-access
+  holder._thread.join()                         # pylint: disable=protected-access
+  time.sleep(1.2)                               # the holder stopped renewing: expired
+  successor = run_lease.Lease(root, renew_every=0.1, expires_after=1.0,
+                              settle=0.05).acquire()
+  holder.renew()
+  assert holder.lost                            # the old holder learns it lost it
+  successor.release()
+  assert storage.read_text(f'{root}/{run_lease.LEASE_JSON}') is None
+
+
+# --- 2, 3. settings checked for protocols and mask pre-training ---------------------
+
+
+def _tiny_pretrain(**changes):
+  return dataclasses.replace(
+      config_lib.PretrainConfig(games=('Sprites',), num_envs=2, collect_steps=20,
+                                train_steps=3, batch_size=4, eval_frames=4,
+                                schedule=config_lib.ScheduleConfig(progress=False)),
+      **changes)
+
+
+def test_mask_pretraining_refuses_changed_settings_and_records_each_start(tmp_path):
+  root = str(tmp_path / 'mask')
+  pretrain_mask.run(_tiny_pretrain(), root)
+  before = run_files.read_config(root)
+  changed = config_lib.replace(_tiny_pretrain(train_steps=5),
+                               **{'mask_loss.sparsity_weight': 0.5, 'max_gap': 3})
+  with pytest.raises(run_files.SettingsChanged) as error:
+    pretrain_mask.run(changed, root)
+  message = str(error.value)
+  assert '--sparsity_weight 0.001 -> 0.5' in message
+  assert '--max_pair_gap 59 -> 3' in message and '\n' not in message
+  assert run_files.read_config(root) == before                # not overwritten
+  pretrain_mask.run(_tiny_pretrain(train_steps=5), root)       # more steps: allowed
+  recorded = run_files.read_config(root)
+  assert recorded['git_commit'] == recorded['history'][0]['git_commit']
+  assert [start['step'] for start in recorded['history']] == [0, 3]
+  assert recorded['history'][1]['changed'] == {'--mask_train_steps': [3, 5]}
+  assert recorded['history'][0]['resolved_precision'] in ('float32',
+                                                          'mixed_bfloat16')
+
+
+def test_a_protocol_refuses_finished_runs_and_a_mask_made_with_other_settings(
+    tmp_path):
+  root = str(tmp_path)
+  protocol = protocols.PROTOCOLS['transfer']
+  a2c = _config(num_envs=2, total_frames=100)
+  pretrain = _tiny_pretrain(games=protocol.mask_games)
+  run_files.record_start(os.path.join(root, 'mask'),
+                         pretrain_mask.settings_of(pretrain), {'step': 0})
+  directory = protocols.run_dir(root, 'Sprites', 'baseline', 0)
+  run_files.record_start(directory, config_lib.to_dict(
+      dataclasses.replace(a2c, game='Sprites', variant='baseline', seed=0)),
+                         {'update': 0})
+  run_files.write_done(directory, {'total_frames': 100})
+  protocols.check_settings(protocol, root, a2c, pretrain, ['Sprites'], [0])  # same
+  with pytest.raises(run_files.SettingsChanged, match=r'--learning_rate 0\.0007 -> '
+                     r'0\.01'):
+    protocols.check_settings(protocol, root,
+                             config_lib.replace(a2c, **{'rmsprop.learning_rate': 0.01}),
+                             pretrain, ['Sprites'], [0])
+  with pytest.raises(run_files.SettingsChanged, match='mask holds a run with other '
+                     r'settings: --mask_train_steps 3 -> 2 \(a run may only'):
+    protocols.check_settings(protocol, root, a2c,
+                             dataclasses.replace(pretrain, train_steps=2),
+                             ['Sprites'], [0])
+  # A budget smaller than a finished run's is read from it, not a change.
+  protocols.check_settings(protocol, root, dataclasses.replace(a2c, total_frames=50),
+                           pretrain, ['Sprites'], [0])
+
+
+# --- 4. damaged files ----------------------------------------------------------------
+
+
+def test_a_cut_last_csv_row_is_dropped_and_made_again_from_the_checkpoint(tmp_path):
+  config = _config(num_envs=4, total_frames=4 * 5 * 40, checkpoint_every=10)
+  run = a2c_training.A2CRun(config, str(tmp_path))
+  run.run(20)
+  run.close()
+  path = tmp_path / run_files.EPISODES_CSV
+  rows = path.read_text()
+  path.write_text(rows + '154,,')                            # a crash mid-write
+  assert len(run_files.read_episodes(str(tmp_path))) == rows.count('\n') - 1
+  resumed = a2c_training.A2CRun(config, str(tmp_path))
+  resumed.run()
+  resumed.close()
+  text = path.read_text()
+  assert text.startswith(rows) and '154,,' not in text
+  episodes = run_files.read_episodes(str(tmp_path))
+  assert np.all(np.diff(episodes[:, 0]) >= 0) and np.all(np.isfinite(episodes))
+
+
+def test_a_damaged_row_inside_a_log_is_named_in_one_line(tmp_path):
+  (tmp_path / run_files.EPISODES_CSV).write_text(
+      'frames,raw_return,agent_steps\n80,1.0,5\n160,,\n240,0.0,7\n')
+  with pytest.raises(ValueError, match=r'episodes.csv is damaged: row 3 is '
+                     'incomplete'):
+    run_files.read_episodes(str(tmp_path))
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, caplog):
+  config = _config(num_envs=4, total_frames=4 * 5 * 40, checkpoint_every=10)
+  run = a2c_training.A2CRun(config, str(tmp_path))
+  run.run(25)                                     # checkpoints at 20 and 25 (stop)
+  run.close()
+  latest = tf.train.latest_checkpoint(str(tmp_path / 'checkpoints'))
+  assert latest.endswith('-25')
+  data = next(p for p in tf.io.gfile.glob(latest + '.data*'))
+  with open(data, 'r+b') as f:
+    f.truncate(os.path.getsize(data) // 2)        # 'Read less bytes than requested'
+  resumed = a2c_training.A2CRun(config, str(tmp_path))
+  assert resumed.start_update == 20
+  assert any('is damaged' in r.getMessage() and 'previous checkpoint' in r.getMessage()
+             for r in caplog.records)
+  resumed.run()
+  resumed.close()
+  assert run_files.read_done(str(tmp_path))['updates'] == 40
+
+
+def test_an_invalid_config_json_is_named_in_one_line(tmp_path):
+  root = tmp_path / 'run'
+  root.mkdir()
+  (root / 'config.json').write_text('{"game": "Sprites", ')
+  result = _launch(*_launch_args(root, '--total_frames=100'))
+  assert result.returncode == 2
+  line = result.stderr.strip().splitlines()[-1]
+  assert line.startswith(f'saarl_tf: {root}/config.json is damaged: not valid JSON')
+  assert 'Traceback' not in result.stderr
+
+
+def test_a_damaged_mask_export_is_named_not_taken_for_a_missing_checkpoint(tmp_path):
+  damaged = tmp_path / 'mask'
+  shutil.copytree(os.path.join(REPO, 'export', 'universal_mask'), damaged)
+  with open(damaged / 'saved_model.pb', 'r+b') as f:
+    f.truncate(100)
+  result = _launch(*_launch_args(tmp_path / 'run', '--total_frames=100',
+                                 '--variant=frozen', f'--mask_checkpoint={damaged}'))
+  assert result.returncode == 2
+  line = result.stderr.strip().splitlines()[-1]
+  assert line.startswith(f"saarl_tf: '{damaged}' is a damaged mask export")
+  assert 'No attention checkpoint' not in result.stderr
+
+
+# --- 5. stops and paths before training --------------------------------------------
+
+
+def test_an_unwritable_root_dir_is_refused_before_anything_is_built(tmp_path):
+  (tmp_path / 'file').write_text('')
+  started = time.perf_counter()
+  result = _launch(*_launch_args(tmp_path / 'file' / 'run', '--total_frames=100'))
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines() == [
+      f'saarl_tf: --root_dir={tmp_path}/file/run is not writable: [Errno 20] Not a '
+      f"directory: '{tmp_path}/file/run'"]
+  assert time.perf_counter() - started < 30     # no TensorFlow set-up first
+
+
+def test_ctrl_c_during_frame_collection_is_one_line(tmp_path):
+  process = subprocess.Popen(
+      [sys.executable, '-m', 'saarl_tf.launch', '--experiment=pretrain_mask',
+       '--games=Pong', '--num_envs=2', '--collect_steps=1000000',
+       f'--root_dir={tmp_path}/mask'],
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+  deadline = time.time() + 300
+  collecting = tmp_path / 'mask' / run_lease.LEASE_JSON
+  while not collecting.exists():                 # taken just before collection
+    assert process.poll() is None and time.time() < deadline
+    time.sleep(0.2)
+  time.sleep(2)
+  process.send_signal(signal.SIGINT)
+  _, stderr = process.communicate(timeout=120)
+  assert process.returncode == 130
+  assert stderr.strip().splitlines()[-1] == (
+      'saarl_tf: interrupted during set-up, before training started; run the same '
+      'command to start again')
+  assert 'Traceback' not in stderr and 'KeyboardInterrupt' not in stderr
