@@ -16,9 +16,11 @@ import textwrap
 from typing import Dict, Optional, Sequence, Tuple
 import warnings
 
+from absl import logging
 import matplotlib
 matplotlib.use('Agg')   # files only; no display on servers and CI
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import matplotlib.ticker  # pylint: disable=g-import-not-at-top
 import numpy as np
 from rliable import library as rly
 from rliable import metrics as rly_metrics
@@ -240,6 +242,11 @@ def eval_curve(evaluations: np.ndarray, frames: np.ndarray) -> np.ndarray:
   return curve
 
 
+# Fewer seeds than this: no interval is estimated (reports say so, figures draw no
+# band).
+MIN_SEEDS_FOR_CI = 3
+
+
 def mean_and_ci(runs: np.ndarray, seed: int = 0
                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
   """The mean over seeds at each point and its 95% bootstrap confidence interval.
@@ -250,8 +257,9 @@ def mean_and_ci(runs: np.ndarray, seed: int = 0
 
   Returns:
     (mean, low, high), each float [G]. The interval is rliable's percentile
-    bootstrap over seeds at points where every seed has a value, NaN elsewhere;
-    with one seed it is the point itself.
+    bootstrap over seeds at points where every seed has a value, NaN elsewhere and
+    wherever there are fewer than MIN_SEEDS_FOR_CI seeds (a bootstrap over one or
+    two values is no interval).
   """
   runs = np.asarray(runs, np.float64)
   with warnings.catch_warnings():   # points before any game ended are NaN
@@ -259,7 +267,7 @@ def mean_and_ci(runs: np.ndarray, seed: int = 0
     mean = np.nanmean(runs, axis=0)
   low, high = np.full_like(mean, np.nan), np.full_like(mean, np.nan)
   complete = np.all(np.isfinite(runs), axis=0)
-  if complete.any():
+  if complete.any() and len(runs) >= MIN_SEEDS_FOR_CI:
     scores = runs[:, None, complete]            # runs x 1 task x points
     mean_of = lambda x: np.mean(x, axis=(0, 1))
     _, intervals = _bootstrap({'runs': scores}, mean_of, seed)
@@ -292,16 +300,33 @@ def probability_of_improvement(x: np.ndarray, y: np.ndarray, seed: int = 0
 
 def _bootstrap(scores: Dict, func, seed: int):
   """rliable's stratified bootstrap at this module's size and CI, reproducibly."""
-  with warnings.catch_warnings():   # arch 7.2 announces a future random_state API
-    warnings.simplefilter('ignore', FutureWarning)
-    return rly.get_interval_estimates(
-        scores, func, reps=BOOTSTRAP_REPS, confidence_interval_size=CI_SIZE,
-        random_state=np.random.RandomState(seed))
+  # rliable logs 'Calculating estimates for ...' at INFO on every call (16 lines a
+  # report); arch 7.2 announces a future random_state API.
+  verbosity = logging.get_verbosity()
+  logging.set_verbosity(logging.WARNING)
+  try:
+    with warnings.catch_warnings():
+      warnings.simplefilter('ignore', FutureWarning)
+      return rly.get_interval_estimates(
+          scores, func, reps=BOOTSTRAP_REPS, confidence_interval_size=CI_SIZE,
+          random_state=np.random.RandomState(seed))
+  finally:
+    logging.set_verbosity(verbosity)
 
 
 def frame_grid(total_frames: int, points: int = 50) -> np.ndarray:
   """`points` evenly spaced frames up to `total_frames`, float [points]."""
   return np.linspace(total_frames / points, total_frames, points)
+
+
+def _frames_axis(axis, game: str, most: float):
+  """Frames on the x axis in millions (thousands for short runs), no offset; the
+  sprites game, whose frame is an agent step, says so."""
+  scale, unit = (1e6, 'millions') if most >= 1e6 else (1e3, 'thousands')
+  axis.xaxis.set_major_formatter(
+      matplotlib.ticker.FuncFormatter(lambda x, _: f'{x / scale:g}'))
+  what = 'agent steps' if game.lower() == 'sprites' else 'emulator frames'
+  axis.set_xlabel(f'{what} ({unit})')
 
 
 def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.ndarray,
@@ -339,15 +364,16 @@ def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.nda
         mean, low, high = mean_and_ci(runs)
         marker = None if kind == 'training' else 'o'
         seeds = f'{len(runs)} seed' + ('s' if len(runs) != 1 else '')
+        band = len(runs) >= MIN_SEEDS_FOR_CI
         line, = axis.plot(frames, mean, marker=marker, markersize=3,
-                          label=f'{variant} ({seeds})')
-        axis.fill_between(frames, low, high, color=line.get_color(), alpha=0.2,
-                          label=f'{variant}: 95% CI over seeds')
+                          label=f'{variant} ({seeds}' + (', 95% CI band)' if band
+                                                         else ', no CI)'))
+        if band:
+          axis.fill_between(frames, low, high, color=line.get_color(), alpha=0.2)
       axis.set_title(f'{game}, {kind}')
-      axis.set_xlabel('emulator frames')
+      _frames_axis(axis, game, max(grid.max(initial=0), np.max(frames, initial=0)))
       axis.set_ylabel(ylabel)
-      axis.ticklabel_format(axis='x', style='sci', scilimits=(0, 0))
-      axis.legend(fontsize=7)
+      axis.legend(fontsize=7, framealpha=0.8)
   figure.suptitle(textwrap.fill(title, width=45 * len(games)), fontsize=10)
   figure.tight_layout()
   storage.save_figure(figure, path, dpi=200)            # print resolution

@@ -244,3 +244,33 @@ def test_the_readmes_policy_snippet_runs_in_a_fresh_interpreter(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   action = int(result.stdout.strip().strip('[]'))
   assert 0 <= action < 3                       # the sprites game's three actions
+
+
+def _tags(log_dir: str):
+  """Every summary tag in a run's event files, and the HParams plugin's payloads."""
+  tags, hparams = set(), []
+  for path in glob.glob(os.path.join(log_dir, 'events.out.tfevents.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        tags.add(value.tag)
+        if value.metadata.plugin_data.plugin_name == 'hparams':
+          hparams.append(value.metadata.plugin_data.content)
+  return tags, hparams
+
+
+def test_a_short_joint_run_shows_its_mask_its_metrics_and_no_duplicate_loss(tmp_path):
+  """Shorter than --image_every, the run still ends with its mask images; the
+  HParams dashboard is told which scores to compare; loss/total (= rl_total unless
+  L_mask is summed in) is not written twice."""
+  run = a2c_training.A2CRun(
+      _config(variant='joint', num_envs=2, total_frames=2 * 5 * 7, mask_start_update=2,
+              eval_every=7, eval_games=2, summary_every=5), str(tmp_path))
+  run.run()
+  run.close()
+  tags, hparams = _tags(os.path.join(str(tmp_path), 'train'))
+  assert 'mask/overlay' in tags
+  assert 'loss/rl_total' in tags and 'loss/total' not in tags
+  config = b''.join(hparams)
+  for metric in (b'episode/raw_return_mean100', b'eval/raw_return_mean',
+                 b'eval_sticky/raw_return_mean'):
+    assert metric in config, metric

@@ -99,3 +99,20 @@ def test_summary_gives_ratios_late_evaluations_and_probability_of_improvement():
   assert evaluation[1][-2] == '0.00 [0.00, 0.00]'            # every pair a loss
   assert evaluation[0][-1].startswith('2.00 [')              # distinct: mean of 1, 2, 3
   assert 'distinct games (of 10)' in summary
+
+
+def test_fewer_than_three_seeds_estimate_no_interval():
+  """Two seeds: the mean is given with n and no interval, P(> baseline) is not
+  estimated (a bootstrap over two values is no 95% interval)."""
+  two = np.array([[1., 2.], [3., 4.]])
+  table = report.EvalTable('no-op starts', {('G', 'baseline'): two, ('G', 'joint'): two},
+                           {('G', 'baseline'): np.ones(2), ('G', 'joint'): np.ones(2)},
+                           np.arange(2), 10)
+  summary = report.summary_markdown(
+      'T', ['G'], ['baseline', 'joint'],
+      {('G', 'baseline'): two, ('G', 'joint'): two + 1}, [table],
+      {('G', 'baseline'): [0, 1], ('G', 'joint'): [0, 1]}, 1000)
+  train = _table(summary, 'Training games')
+  assert train[0][3] == '3.00 (n = 2, no CI)'
+  assert train[1][-1] == 'n < 3, not estimated'
+  assert '[' not in ''.join(train[1][3:])

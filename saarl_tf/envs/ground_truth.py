@@ -11,6 +11,7 @@ observations can be scored against the boxes.
 """
 
 from typing import NamedTuple
+import warnings
 
 import numpy as np
 
@@ -71,8 +72,12 @@ def collect_labelled_frames(game: str, num_frames: int, seed: int = 0,
                       ) from error
   stem = ''.join(part.capitalize() for part in games.ale_game_id(game).split('_'))
   try:
-    env = OCAtari(stem, mode='ram', hud=False, obs_mode='ori', render_mode=None,
-                  frameskip=1, repeat_action_probability=0.0)
+    with warnings.catch_warnings():
+      # OCAtari asks gymnasium for the unversioned id; the versioned one it gets is
+      # the same game, so the warning says nothing to our users.
+      warnings.filterwarnings('ignore', message='.*latest versioned environment')
+      env = OCAtari(stem, mode='ram', hud=False, obs_mode='ori', render_mode=None,
+                    frameskip=1, repeat_action_probability=0.0)
   except Exception as error:  # OCAtari raises several types for unsupported games.
     raise ValueError(f'OCAtari has no object extraction for {game!r}: {error}'
                      ) from error

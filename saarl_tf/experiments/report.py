@@ -199,8 +199,11 @@ LATE_EVALUATIONS = 5    # "late": each run's last 5 evaluations (2M frames at 4M
 
 
 def _with_ci(values: np.ndarray) -> Tuple[float, str]:
-  """The mean of per-seed values float [S] and 'mean [low, high]' (95% CI)."""
+  """The mean of per-seed values float [S] and 'mean [low, high]' (95% CI), or
+  'mean (n = S, no CI)' with fewer than plots.MIN_SEEDS_FOR_CI seeds."""
   mean, low, high = (float(x[0]) for x in plots.mean_and_ci(values[:, None]))
+  if len(values) < plots.MIN_SEEDS_FOR_CI:
+    return mean, f'{mean:.2f} (n = {len(values)}, no CI)'
   return mean, f'{mean:.2f} [{low:.2f}, {high:.2f}]'
 
 
@@ -253,7 +256,8 @@ def summary_markdown(title: str, games: Sequence[str], variants: Sequence[str],
     seeds: (game, variant) -> the S seeds.
   """
   lines = [f'# {title}', '',
-           f'{total_frames:,} frames per run; mean over seeds [95% bootstrap CI]. '
+           f'{total_frames:,} frames per run; mean over seeds [95% bootstrap CI; '
+           f'none with fewer than {plots.MIN_SEEDS_FOR_CI} seeds]. '
            f'Final: the mean raw score of the last {plots.WINDOW} training games at the '
            'end. AUC: the mean of the curve over the run (its area divided by the '
            'frames). Last eval: the mean raw score of the last evaluation\'s complete '
@@ -323,5 +327,7 @@ def _improvement(ours: np.ndarray, baseline: np.ndarray) -> str:
   """'p [low, high]' for per-seed values float [S] and [S_b]; 'nan' with NaNs."""
   if not (np.all(np.isfinite(ours)) and np.all(np.isfinite(baseline))):
     return 'nan'
+  if min(len(ours), len(baseline)) < plots.MIN_SEEDS_FOR_CI:
+    return f'n < {plots.MIN_SEEDS_FOR_CI}, not estimated'
   return '{:.2f} [{:.2f}, {:.2f}]'.format(
       *plots.probability_of_improvement(ours, baseline))

@@ -18,6 +18,7 @@ import json
 import os
 import time
 from typing import Any, Dict, List, NamedTuple, Optional
+import warnings
 
 from absl import logging
 import numpy as np
@@ -313,9 +314,16 @@ class A2CRun:
   def _write_settings_summaries(self, frames: int):
     """The settings as TensorBoard HParams and as a text summary of config.json."""
     flat = run_files.flatten(config_lib.to_dict(self.config))
-    hp.hparams({name: value if isinstance(value, (bool, int, float, str)) else
-                str(value) for name, value in flat.items()},
-               trial_id=self.root_dir)
+    values = {name: value if isinstance(value, (bool, int, float, str)) else
+              str(value) for name, value in flat.items()}
+    # The scores the HParams dashboard compares runs by.
+    metrics = [hp.Metric('episode/raw_return_mean100',
+                         display_name='training score (last 100 games)')]
+    metrics += [hp.Metric(f'{eval_group(mode)}/raw_return_mean',
+                          display_name=f'evaluation score ({mode})')
+                for mode in self.evaluators]
+    hp.hparams_config(hparams=[hp.HParam(name) for name in values], metrics=metrics)
+    hp.hparams(values, trial_id=self.root_dir)
     tf.summary.text('config', '```\n' + json.dumps(
         run_files.read_config(self.root_dir), indent=2) + '\n```', frames)
 
@@ -445,6 +453,11 @@ class A2CRun:
               progress.pause(time.perf_counter() - started)
           if update % schedule.checkpoint_every == 0 and update < target:
             self.checkpointer.save(global_step=self.train_step)
+        if (self.network.attention_module and update % schedule.image_every
+            and update > self.start_update):
+          # Every run ends with its mask in TensorBoard, however short.
+          self._write_mask_images(time_step.observation,
+                                  update * self.frames_per_update)
     finally:
       # Whatever stops the loop, the work done so far is kept.
       self.checkpointer.save(global_step=self.train_step)
@@ -474,6 +487,9 @@ class A2CRun:
 
   def _write_scalars(self, losses, frames: int, fps: float):
     for name, value in losses.items():
+      if name == 'total' and not (self.config.variant == 'joint'
+                                  and self.config.mask.update == 'summed'):
+        continue              # the same as rl_total unless L_mask is summed in
       group = 'mask' if 'mask' in name else 'loss'
       tf.summary.scalar(f'{group}/{name}', value, frames)
     means = self.history.means()
@@ -501,11 +517,16 @@ class A2CRun:
     """The greedy policy, as a `PolicySaver` SavedModel in `root_dir/policy`."""
     # PolicySaver warns once per nested input name that tf.function renames; the
     # names inside the SavedModel are its own business, not the user's.
+    # Likewise TensorFlow's note that loading needs TFP's Deterministic spec
+    # registered (the README's snippet imports tensorflow_probability first).
     verbosity = logging.get_verbosity()
     logging.set_verbosity(logging.ERROR)
     try:
-      saver = policy_saver.PolicySaver(self.agent.policy, train_step=self.train_step)
-      saver.save(os.path.join(self.root_dir, 'policy'))
+      with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='Encoding a StructuredValue')
+        saver = policy_saver.PolicySaver(self.agent.policy,
+                                         train_step=self.train_step)
+        saver.save(os.path.join(self.root_dir, 'policy'))
     finally:
       logging.set_verbosity(verbosity)
 
