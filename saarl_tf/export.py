@@ -58,7 +58,9 @@ class MaskModule(tf.__internal__.tracking.AutoTrackable):
 
   @tf.function
   def resized(self, observations, size):
-    """uint8 [B, 84, 84, C], int32 (height, width) -> float32 [B, height, width]."""
+    """uint8 [B, 84, 84, C], int32 or int64 (height, width) -> float32
+    [B, height, width]."""
+    size = tf.cast(size, tf.int32)
     tf.debugging.assert_positive(
         size, message='mask size must be two positive integers (height, width)')
     tf.debugging.assert_less_equal(
@@ -171,6 +173,9 @@ def export_mask(model: attention.SelfSupervisedAttention, export_dir: str,
   # The only inputs the export accepts: uint8 stacks (and an int32 size).
   module.__call__.get_concrete_function(OBSERVATIONS_SPEC)
   module.resized.get_concrete_function(OBSERVATIONS_SPEC, SIZE_SPEC)
+  # NumPy sizes are int64: traced too, so that np.array([11, 11]) finds a function.
+  module.resized.get_concrete_function(OBSERVATIONS_SPEC,
+                                       tf.TensorSpec([2], tf.int64, name='size'))
   saved = staging + '/model'
   tf.saved_model.save(module, saved, signatures={
       'serving_default': module.serving_default,
@@ -320,6 +325,9 @@ class MaskLayer(tf.keras.layers.Layer):
   def __init__(self, export_dir: str,
                output_size: Optional[Union[int, Sequence[int]]] = None,
                **kwargs):
+    # Frozen whatever a saved config says (get_config records trainable=False, and
+    # Keras' load_model passes it back).
+    kwargs.pop('trainable', None)
     super().__init__(trainable=False, **kwargs)
     self.metadata = read_metadata(export_dir)
     if output_size is not None:
@@ -364,5 +372,6 @@ class MaskLayer(tf.keras.layers.Layer):
 
   def get_config(self):
     config = super().get_config()
-    config.update(export_dir=self.export_dir, output_size=self.output_size)
+    config.update(export_dir=self.export_dir,
+                  output_size=(list(self.output_size) if self.output_size else None))
     return config

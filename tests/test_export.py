@@ -230,3 +230,32 @@ def test_an_export_written_anew_keeps_its_weights_record_and_scores(exported, tm
   np.testing.assert_array_equal(tf.saved_model.load(again)(observations).numpy(),
                                 tf.saved_model.load(export_dir)(observations).numpy())
   assert not any(v.trainable for v in tf.saved_model.load(again).variables)
+
+
+@pytest.mark.parametrize('suffix', ['keras', 'h5'])
+def test_mask_layer_round_trips_through_keras_own_formats(exported, tmp_path, suffix):
+  """A model holding a MaskLayer saves as .keras or .h5 and loads back with
+  custom_objects, still frozen and giving the same masks."""
+  _, export_dir = exported
+  inputs = tf.keras.Input([84, 84, 4], dtype=tf.uint8)
+  outputs = tf.keras.layers.Flatten()(export.MaskLayer(export_dir, output_size=(5, 6))(
+      inputs))
+  model = tf.keras.Model(inputs, outputs)
+  observations = _observations()
+  path = str(tmp_path / f'model.{suffix}')
+  model.save(path)
+  loaded = tf.keras.models.load_model(path,
+                                      custom_objects={'MaskLayer': export.MaskLayer})
+  np.testing.assert_allclose(loaded(observations), model(observations), atol=1e-6)
+  assert loaded(observations).shape == (6, 30)
+  assert not loaded.trainable_weights
+
+
+def test_resized_takes_int64_and_numpy_sizes(exported):
+  _, export_dir = exported
+  mask = tf.saved_model.load(export_dir)
+  observations = _observations()
+  want = mask.resized(observations, tf.constant([11, 11], tf.int32))
+  np.testing.assert_allclose(mask.resized(observations, tf.constant([11, 11], tf.int64)),
+                             want)
+  np.testing.assert_allclose(mask.resized(observations, np.array([11, 11])), want)

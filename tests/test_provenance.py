@@ -1,6 +1,8 @@
 """Where a run came from: its commit in any config.json format, paths in the repo."""
 
+import glob
 import os
+import re
 import subprocess
 
 from saarl_tf import provenance
@@ -28,3 +30,23 @@ def test_git_commit_names_this_checkout():
   head = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=provenance.package_root(),
                         capture_output=True, text=True, check=True).stdout.strip()
   assert provenance.git_commit().split('+')[0] == head
+
+
+def test_every_committed_run_names_its_commit_and_frozen_runs_their_export():
+  """The record's runs tie to code and masks a reader can check out: a commit each,
+  and for a frozen run an export in the repository whose variables it names."""
+  from saarl_tf import export  # pylint: disable=g-import-not-at-top
+  from saarl_tf.training import run_files  # pylint: disable=g-import-not-at-top
+  root = provenance.package_root()
+  runs = sorted(glob.glob(os.path.join(root, 'results', '*', '*', 'seed_*')))
+  assert runs
+  digests = {}
+  for run in runs:
+    settings = run_files.read_config(run)
+    assert re.fullmatch('[0-9a-f]{40}', provenance.run_commit(settings)), run
+    if settings['variant'] == 'frozen':
+      mask = settings['mask_provenance']
+      path = os.path.join(root, mask['path'])
+      if path not in digests:
+        digests[path] = export.mask_digest(export.load_attention(path))
+      assert mask['variables'] == digests[path], run
