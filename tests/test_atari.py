@@ -183,3 +183,18 @@ def test_frame_stack_starts_from_zeros_after_a_life_loss():
   # Without zeroing the stack carries the frames from before a life loss; only after
   # a game over (ALE's own reset) does it start from zeros.
   assert sum(carried_over) >= len(carried_over) - carried.num_finished_episodes >= 3
+
+
+def test_with_sticky_actions_every_breakout_game_still_launches_its_ball():
+  """ALE's one-frame FIRE reset, swallowed by a sticky NOOP, left 12 of 40 games
+  without a ball (a greedy policy that never fires then plays 108,000 frames of
+  nothing); the first step of each game presses FIRE, so every game starts."""
+  num_envs = 40
+  env = atari.AtariEnvironment('Breakout', num_envs=num_envs, seed=5,
+                               sticky_action_prob=0.25)
+  env.reset()
+  lost_a_life = np.zeros(num_envs, bool)
+  for _ in range(400):
+    lost_a_life |= env.step(np.zeros(num_envs, np.int32)).step_type == ts.StepType.LAST
+  env.close()
+  assert lost_a_life.all(), int(lost_a_life.sum())
