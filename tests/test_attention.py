@@ -225,3 +225,36 @@ def test_our_layer_norm_equals_keras_values_and_gradients():
   for got, want in zip(*results):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
   assert [w.name for w in ours.weights] != [] and len(ours.weights) == 2
+
+
+def _one_pass_reference(model, source, target):
+  """The module's forward as it was computed before 2026-12-02: encoder and Psi run
+  once over source and target concatenated, the source half held fixed after."""
+  both = tf.concat([source, target], axis=0)
+  source_features, target_features = tf.split(model.encoder(both), 2, axis=0)
+  source_mask, target_mask = tf.split(model.mask_generator(both), 2, axis=0)
+  keep = (1.0 - tf.stop_gradient(source_mask)) * (1.0 - target_mask)
+  mixed = (keep[..., None] * tf.stop_gradient(source_features)
+           + target_mask[..., None] * target_features)
+  reconstruction, auto = tf.split(
+      model.decoder(tf.concat([mixed, target_features], axis=0)), 2, axis=0)
+  return attention.AttentionOutputs(reconstruction, auto, source_mask, target_mask)
+
+
+def test_source_branch_on_its_own_computes_what_one_pass_did(model):
+  """The source branch now runs apart, behind stop_gradient (no backward pass for
+  it): the outputs, the loss and every gradient equal the one-pass form's."""
+  source, target = _frames(4, 21), _frames(4, 22)
+  results = []
+  for forward in (model, lambda pair: _one_pass_reference(model, *pair)):
+    with tf.GradientTape() as tape:
+      outputs = forward((source, target))
+      loss = attention.mask_loss(target, outputs, 0.01, 1e-3)['total']
+    results.append((list(outputs), loss,
+                    tape.gradient(loss, model.trainable_variables)))
+  (outputs, loss, gradients), (want_outputs, want_loss, want_gradients) = results
+  for got, want in zip(outputs, want_outputs):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
+  for got, want in zip(gradients, want_gradients):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
