@@ -95,7 +95,11 @@ def test_a_run_evaluates_in_both_modes_and_only_the_sticky_one_sticks(tmp_path):
   assert np.isfinite(done['eval_raw_return_mean'])
 
 
-def test_distinct_games_counts_games_by_score_and_length():
-  rows = np.array([[80, 1, 0, 10., 5], [80, 1, 1, 10., 5], [80, 1, 2, 10., 6],
-                   [160, 2, 0, 3., 5], [160, 2, 1, 4., 5], [160, 2, 2, 5., 5]])
-  np.testing.assert_array_equal(run_files.distinct_games(rows), [2, 3])
+def test_distinct_games_counts_a_replay_shifted_by_its_no_ops_once():
+  """The record's first MsPacman evaluation: ten games of score 70, 525-531 steps,
+  one game; a game of the same score 100 steps longer is another."""
+  rows = np.array([[80, 1, i, 70., length] for i, length in
+                   enumerate([526, 525, 530, 531, 527, 527, 531, 528, 526, 528])]
+                  + [[160, 2, 0, 3., 50], [160, 2, 1, 4., 50], [160, 2, 2, 3., 150],
+                     [160, 2, 3, 3., 60]])
+  np.testing.assert_array_equal(run_files.distinct_games(rows), [1, 3])

@@ -267,9 +267,10 @@ def summary_markdown(title: str, games: Sequence[str], variants: Sequence[str],
            'of the baseline (rliable\'s probability of improvement; 0.5 is no '
            'difference).']
   if evaluations:
-    lines[-1] += (' Distinct games: per evaluation, how many of its games differ in '
-                  'score or length (the same game replayed counts once), the mean '
-                  'over a run\'s evaluations. Evaluation modes: no-op starts, games '
+    lines[-1] += (' Distinct games: per evaluation, how many different games it held '
+                  '(games of one score whose lengths are within '
+                  f'{run_files.SAME_GAME_STEPS} agent steps, a replay shifted by its '
+                  'opening no-ops, count once), the mean over a run\'s evaluations. Evaluation modes: no-op starts, games '
                   'started as in training (up to 30 no-ops; the paper\'s and this '
                   'record\'s mode before 2026-12-02); sticky actions, the same with '
                   'sticky actions in the evaluation envs only.')

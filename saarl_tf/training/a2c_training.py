@@ -343,7 +343,8 @@ class A2CRun:
       eval_logs[mode].append([(frames, update, i, game.raw_return, game.agent_steps)
                               for i, game in enumerate(games)])
       scores = np.array([game.raw_return for game in games])
-      distinct = len({(game.raw_return, game.agent_steps) for game in games})
+      distinct = run_files.count_distinct_games(
+          [game.raw_return for game in games], [game.agent_steps for game in games])
       group = eval_group(mode)
       with writer.as_default():
         tf.summary.scalar(f'{group}/raw_return_mean', scores.mean(), frames)
