@@ -116,3 +116,15 @@ def test_fewer_than_three_seeds_estimate_no_interval():
   assert train[0][3] == '3.00 (n = 2, no CI)'
   assert train[1][-1] == 'n < 3, not estimated'
   assert '[' not in ''.join(train[1][3:])
+
+
+@pytest.mark.parametrize('settings, label', [
+    ({'variant': 'baseline'}, 'baseline'),
+    ({'variant': 'frozen', 'mask_mode': 'residual'}, 'frozen-residual'),
+    ({'variant': 'joint', 'mask_mode': 'residual', 'mask': {'rl_gradient': True}},
+     'joint-residual'),
+    ({'variant': 'joint', 'mask_mode': 'multiply', 'mask': {'rl_gradient': False}},
+     'joint-no-rl-gradient'),
+])
+def test_runs_are_grouped_by_what_makes_them_differ(settings, label):
+  assert report.variant_label(settings) == label

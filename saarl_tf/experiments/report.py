@@ -60,10 +60,14 @@ EVAL_KINDS = {'noop': ('eval', 'no-op starts'),
 
 
 def variant_label(settings: Dict) -> str:
-  """'joint', or 'frozen-residual' for a run whose mask scales features by 1 + Psi."""
+  """'joint', or 'frozen-residual' for a run whose mask scales features by 1 + Psi,
+  'joint-no-rl-gradient' for a joint run whose RL gradient stays out of Psi."""
   label = settings['variant']
   if settings.get('mask_mode', 'multiply') != 'multiply':
     label += '-' + settings['mask_mode']
+  if label.startswith('joint') and not (settings.get('mask') or {}).get(
+      'rl_gradient', True):
+    label += '-no-rl-gradient'
   return label
 
 
