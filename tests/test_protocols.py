@@ -57,6 +57,10 @@ def test_every_protocol_runs_end_to_end_on_the_smoke_budget(tmp_path):
       # The export carries the scores its pre-training measured.
       stated = export.read_metadata(str(tmp_path / 'export' / f'{name}_mask'))
       assert set(stated['quality'].get('games', {})) == set(measured)
+      # The mask is scored on the games it plays but was not trained on.
+      target = json.loads((root / 'mask' / 'target_quality.json').read_text())
+      assert 0.0 <= target['Sprites']['object_recall'] <= 1.0
+      assert (root / 'mask' / 'mask_overlay_Sprites.png').exists()
 
 
 def test_run_curve_is_the_mean_of_the_last_games():

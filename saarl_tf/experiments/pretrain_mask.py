@@ -26,11 +26,15 @@ from saarl_tf.training import run_files
 from saarl_tf.training import run_lease
 
 QUALITY_JSON = 'mask_quality.json'
+# The mask's quality on games it was not trained on (the transfer protocol's targets).
+TARGET_QUALITY_JSON = 'target_quality.json'
 
 
 def evaluate(model: attention.SelfSupervisedAttention, games: Sequence[str],
-             num_frames: int, seed: int, root_dir: str) -> Dict[str, Dict[str, float]]:
-  """Mask quality per game; writes mask_quality.json and one overlay PNG per game.
+             num_frames: int, seed: int, root_dir: str,
+             filename: str = QUALITY_JSON) -> Dict[str, Dict[str, float]]:
+  """Mask quality per game; writes `filename` (mask_quality.json) and one overlay PNG
+  per game.
 
   Games without ground truth (no OCAtari, or a game it does not read) are skipped
   with a warning.
@@ -48,7 +52,7 @@ def evaluate(model: attention.SelfSupervisedAttention, games: Sequence[str],
                       boxes=labelled.boxes,
                       title=f'{game}: held-out random-policy frames and their masks')
     logging.info('Mask quality on %s: %s', game, results[game])
-  storage.write_json(os.path.join(root_dir, QUALITY_JSON), results)
+  storage.write_json(os.path.join(root_dir, filename), results)
   return results
 
 

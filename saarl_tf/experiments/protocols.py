@@ -65,8 +65,10 @@ def run_dir(root_dir: str, game: str, variant: str, seed: int) -> str:
 
 def prepare_mask(protocol: Protocol, root_dir: str,
                  pretrain: config_lib.PretrainConfig,
-                 export_root: Optional[str]) -> str:
-  """Pre-trains (or resumes, or reuses) the protocol's mask; exports it.
+                 export_root: Optional[str], games: Sequence[str] = ()) -> str:
+  """Pre-trains (or resumes, or reuses) the protocol's mask; scores it on the
+  `games` it was not trained on (mask/target_quality.json, where ground truth
+  exists); exports it.
 
   Returns:
     The mask's checkpoint directory, for the `frozen` runs.
@@ -78,6 +80,15 @@ def prepare_mask(protocol: Protocol, root_dir: str,
   else:
     pretrain_mask.run(dataclasses.replace(pretrain, games=protocol.mask_games),
                       mask_root)
+  unseen = [game for game in games if game not in protocol.mask_games]
+  if unseen and not storage.exists(
+      os.path.join(mask_root, pretrain_mask.TARGET_QUALITY_JSON)):
+    # pylint: disable=g-import-not-at-top
+    from saarl_tf import export
+    from saarl_tf.models import attention
+    model = export.load_attention(checkpoints, attention.SelfSupervisedAttention())
+    pretrain_mask.evaluate(model, unseen, pretrain.eval_frames, pretrain.quality_seed,
+                           mask_root, pretrain_mask.TARGET_QUALITY_JSON)
   if export_root:
     from saarl_tf import export  # pylint: disable=g-import-not-at-top
     export.export_from_checkpoint(
@@ -116,7 +127,8 @@ def run_protocol(protocol: Protocol,
   check_settings(protocol, root_dir, a2c, pretrain, games, seeds)
   mask = None
   if 'frozen' in protocol.variants:
-    mask = executor.submit(prepare_mask, protocol, root_dir, pretrain, export_root)
+    mask = executor.submit(prepare_mask, protocol, root_dir, pretrain, export_root,
+                           games)
   handles = []
   for game in games:
     for variant in protocol.variants:
