@@ -33,7 +33,11 @@ Experiments:
 import os
 import sys
 
-from absl import app
+# TensorFlow's C++ start-up lines (oneDNN, CUDA stubs, CPU features, TensorRT), about
+# ten INFO and WARNING lines per process, would bury ours; a user's own setting wins.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags
 from absl import logging
 
