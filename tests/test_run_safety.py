@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -276,3 +277,21 @@ def test_ctrl_c_during_frame_collection_is_one_line(tmp_path):
       'saarl_tf: interrupted during set-up, before training started; run the same '
       'command to start again')
   assert 'Traceback' not in stderr and 'KeyboardInterrupt' not in stderr
+
+
+def test_a_retried_task_waits_for_the_worker_it_replaces_to_end(tmp_path):
+  """A Ray task's start waits (run_lease.set_wait) for a live holder instead of
+  refusing: the holder here ends after a second, and the second start then holds."""
+  holder = run_lease.Lease(str(tmp_path)).acquire()
+  threading.Timer(1.0, holder.release).start()
+  run_lease.set_wait(30)
+  try:
+    started = time.perf_counter()
+    successor = run_lease.Lease(str(tmp_path)).acquire()
+    assert 0.9 < time.perf_counter() - started < 20
+    successor.release()
+  finally:
+    run_lease.set_wait(0)
+  with run_lease.Lease(str(tmp_path)):
+    with pytest.raises(run_lease.RunBusy):      # without waiting: refused at once
+      run_lease.Lease(str(tmp_path)).acquire()

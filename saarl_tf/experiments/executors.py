@@ -29,6 +29,7 @@ import importlib.util
 from typing import Any, Callable, List, Optional, Sequence
 
 from saarl_tf import provenance
+from saarl_tf.training import run_lease
 
 EXECUTORS = ('local', 'ray')
 
@@ -61,8 +62,14 @@ def limit_threads(cpus: float):
 
 
 def _in_worker(cpus: float, function: Callable[..., Any], *args) -> Any:
-  """A Ray task's body: thread pools sized to the task's CPUs, then the work."""
+  """A Ray task's body: thread pools sized to the task's CPUs, then the work.
+
+  A retried task may start while the worker it replaces is still dying (a node
+  being removed): its run's lease is waited for, as long as a lost node's would take
+  to expire, rather than refused at once.
+  """
   limit_threads(cpus)
+  run_lease.set_wait(run_lease.EXPIRES_AFTER)
   return function(*args)
 
 

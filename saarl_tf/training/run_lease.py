@@ -31,6 +31,15 @@ LEASE_JSON = 'lease.json'
 RENEW_EVERY = 30.0      # seconds between renewals
 EXPIRES_AFTER = 300.0   # seconds without renewal after which another host may take it
 SETTLE = 2.0            # seconds a non-local lease is left before it is read back
+# How long a start waits for a live holder to end before it refuses: 0 on the command
+# line (refuse at once); a retried cluster task sets it (`set_wait`), since the worker
+# it replaces may still be dying when the retry starts.
+_wait = {'seconds': 0.0}
+
+
+def set_wait(seconds: float):
+  """Makes this process's starts wait up to `seconds` for a live holder to end."""
+  _wait['seconds'] = float(seconds)
 
 
 class RunBusy(RuntimeError):
@@ -78,16 +87,23 @@ class Lease:
                     'since': datetime.datetime.fromtimestamp(now).astimezone()
                     .isoformat(timespec='seconds'),
                     'renewed': now, 'token': uuid.uuid4().hex}
-    for _ in range(3):
+    deadline = time.time() + _wait['seconds']
+    attempts = 0
+    while True:
       holder = self._read()
       if holder is not None:
         if self._held(holder):
+          if time.time() < deadline:
+            time.sleep(1.0)
+            continue
           raise RunBusy(self._busy_message(holder))
         self._remove_if_unchanged(holder)
       if self._create():
         break
-    else:
-      raise RunBusy(self._busy_message(self._read() or {}))
+      attempts += 1
+      time.sleep(0.2)
+      if attempts >= 3 and time.time() >= deadline:
+        raise RunBusy(self._busy_message(self._read() or {}))
     self._thread = threading.Thread(target=self._renew_loop, daemon=True,
                                     name=f'lease {self.root_dir}')
     self._thread.start()
