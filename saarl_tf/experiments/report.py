@@ -283,10 +283,11 @@ def summary_markdown(title: str, games: Sequence[str], variants: Sequence[str],
     tables = [('Training games', _TRAINING, (),
                {key: _training_measures(curves[key]) for key in curves})]
     for table in evaluations:
+      # Runs from before a mode existed have none of its games: left out, not NaN.
       tables.append((f'Evaluation games, {table.label}', _EVALUATION,
                      (f'distinct games (of {table.games})', 'distinct'),
                      {key: _eval_measures(table.curves[key], table.distinct[key])
-                      for key in curves}))
+                      for key in curves if np.isfinite(table.curves[key]).any()}))
     for heading, shown, extra, measures in tables:
       lines += _table_lines(heading, shown, extra, measures, games, variants, seeds)
   return '\n'.join(lines) + '\n'
