@@ -122,64 +122,25 @@ def test_ray_tasks_size_tensorflows_threads_to_their_cpus():
   assert not ray.is_initialized()
 
 
-def _ancestors(pid):
-  """The process ids above `pid`, nearest first (Linux /proc)."""
-  chain = []
-  while pid > 1:
-    try:
-      with open(f'/proc/{pid}/stat') as f:
-        pid = int(f.read().rsplit(')', 1)[1].split()[1])
-    except (FileNotFoundError, ProcessLookupError):
-      break
-    chain.append(pid)
-  return chain
-
-
 @pytest.mark.slow
 def test_a_protocol_survives_losing_the_node_that_runs_a_training_task(tmp_path):
   """Ray's multi-node test cluster on one machine (a head with no CPUs, two worker
-  nodes): the node running a training task is removed mid-run; Ray retries the task
-  on the other node, which resumes the run from its last checkpoint in the shared run
-  directory; the protocol completes with each run once and its rows equal to its
-  episodes.csv."""
-  from ray.cluster_utils import Cluster  # pylint: disable=g-import-not-at-top
-  cluster = Cluster(initialize_head=True, head_node_args={'num_cpus': 0})
-  nodes = [cluster.add_node(num_cpus=1, env_vars={'RAY_USAGE_STATS_ENABLED': '0'})
-           for _ in range(2)]
-  cluster.wait_for_nodes()
+  nodes; tests/ray_cluster_run.py, in a fresh interpreter): the node running a
+  training task is removed mid-run; Ray retries the task on the other node, which
+  resumes the run from its last checkpoint in the shared run directory; the protocol
+  completes with each run once and its rows equal to its episodes.csv."""
   root = tmp_path / 'transfer'
-  try:
-    process = subprocess.Popen(
-        _command('--experiment=transfer', '--executor=ray', '--cpus_per_run=1',
-                 f'--ray_address={cluster.address}', '--total_frames=4000',
-                 '--checkpoint_every=20', f'--root_dir={root}',
-                 f'--export_dir={tmp_path}/export'),
-        cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True)
-    runs = [root / 'runs' / 'Sprites' / variant / 'seed_0'
-            for variant in ('baseline', 'frozen')]
-    removed, victim = None, None
-    deadline = time.time() + 900
-    while removed is None and time.time() < deadline and process.poll() is None:
-      for run in runs:
-        settings = _read_json(run / 'config.json')
-        if (settings and (run / 'checkpoints' / 'checkpoint').exists()
-            and not (run / 'done.json').exists()):
-          worker = settings['history'][-1]['pid']
-          above = _ancestors(worker)
-          node = next((n for n in nodes
-                       if n.all_processes['raylet'][0].process.pid in above), None)
-          if node is not None:
-            cluster.remove_node(node)
-            removed, victim = node, run
-            break
-      time.sleep(0.1)
-    output, _ = process.communicate(timeout=1200)
-    assert removed is not None, 'no training task was caught running:\n' + output
-    assert process.returncode == 0, output[-3000:]
-  finally:
-    cluster.shutdown()
-
+  result = subprocess.run(
+      [sys.executable, os.path.join(REPO, 'tests', 'ray_cluster_run.py'), str(root),
+       str(tmp_path / 'export')],
+      cwd=REPO, env=ENV, capture_output=True, text=True, timeout=2400, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  outcome = json.loads(result.stdout.strip().splitlines()[-1])
+  assert outcome['removed'], 'no training task was caught running:\n' + outcome['output']
+  assert outcome['returncode'] == 0, outcome['output']
+  victim = outcome['victim']
+  runs = [root / 'runs' / 'Sprites' / variant / 'seed_0'
+          for variant in ('baseline', 'frozen')]
   starts = run_files.read_config(victim)['history']
   assert len(starts) == 2 and starts[0]['pid'] != starts[1]['pid']
   assert starts[1]['update'] >= 20              # resumed from its checkpoint
