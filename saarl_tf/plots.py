@@ -365,7 +365,9 @@ def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.nda
         marker = None if kind == 'training' else 'o'
         seeds = f'{len(runs)} seed' + ('s' if len(runs) != 1 else '')
         band = len(runs) >= MIN_SEEDS_FOR_CI
+        # One colour per variant in every panel, whichever variants a panel has.
         line, = axis.plot(frames, mean, marker=marker, markersize=3,
+                          color=f'C{list(variants).index(variant) % 10}',
                           label=f'{variant} ({seeds}' + (', 95% CI band)' if band
                                                          else ', no CI)'))
         if band:
