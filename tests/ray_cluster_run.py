@@ -31,7 +31,8 @@ def _ancestors(pid):
   return chain
 
 
-def _read_json(path):
+def read_json(path):
+  """A JSON file, or None while it is missing or half-written."""
   try:
     with open(path) as f:
       return json.load(f)
@@ -56,7 +57,7 @@ def main(root, export_dir):
     deadline = time.time() + 900
     while not removed and time.time() < deadline and process.poll() is None:
       for run in runs:
-        settings = _read_json(os.path.join(run, 'config.json'))
+        settings = read_json(os.path.join(run, 'config.json'))
         if (settings and os.path.exists(os.path.join(run, 'checkpoints', 'checkpoint'))
             and not os.path.exists(os.path.join(run, 'done.json'))):
           above = _ancestors(settings['history'][-1]['pid'])

@@ -12,6 +12,7 @@ import time
 import pytest
 import ray  # the `cluster` extra; CI installs it
 
+from ray_cluster_run import read_json as _read_json  # also the cluster test's helper
 from saarl_tf.experiments import executors
 from saarl_tf.training import run_files
 
@@ -92,12 +93,6 @@ def test_a_run_whose_ray_worker_is_killed_resumes_from_its_checkpoint(tmp_path):
     assert list(episodes[:, 0]) == sorted(episodes[:, 0])   # cut back, none twice
 
 
-def _read_json(path):
-  try:
-    with open(path) as f:
-      return json.load(f)
-  except (FileNotFoundError, json.JSONDecodeError):
-    return None
 
 
 def test_an_unknown_executor_is_refused_in_one_line():

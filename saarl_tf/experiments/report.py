@@ -54,9 +54,9 @@ class RunLogs(NamedTuple):
     return self.sticky_evaluations if mode == 'sticky' else self.evaluations
 
 
-# Per evaluation mode: its results.csv kind and its table's and figure row's label.
-EVAL_KINDS = {'noop': ('eval', 'no-op starts'),
-              'sticky': ('eval_sticky', 'sticky actions')}
+# Per evaluation mode: its table's and figure row's label (its results.csv kind is
+# run_files.eval_group).
+EVAL_LABELS = {'noop': 'no-op starts', 'sticky': 'sticky actions'}
 
 
 def variant_label(settings: Dict) -> str:
@@ -118,8 +118,9 @@ def results_rows(experiment: str, runs: Sequence[RunLogs]) -> List[dict]:
                seed=run.seed)
     rows += [dict(row, kind='train', frames=int(frames), raw_return=float(score))
              for frames, score, _ in run.episodes]
-    for mode, (kind, _) in EVAL_KINDS.items():
-      rows += [dict(row, kind=kind, frames=int(frames), raw_return=float(score))
+    for mode in EVAL_LABELS:
+      rows += [dict(row, kind=run_files.eval_group(mode), frames=int(frames),
+                    raw_return=float(score))
                for frames, _, _, score, _ in run.evaluations_of(mode)]
   return rows
 
@@ -155,7 +156,7 @@ def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
         curves[(game, variant)] = np.stack(
             [plots.run_curve(run.episodes, grid) for run in group])
         seeds[(game, variant)] = [run.seed for run in group]
-  tables = [eval_table(mode, runs, curves) for mode in EVAL_KINDS
+  tables = [eval_table(mode, runs, curves) for mode in EVAL_LABELS
             if any(len(run.evaluations_of(mode)) for run in runs)]
   plots.plot_learning_curves(
       curves, grid, games, variants, title, paths['figure'],
@@ -194,9 +195,9 @@ def eval_table(mode: str, runs: Sequence[RunLogs],
     curves[key] = np.stack([plots.eval_curve(evals, frames) for evals in group])
     distinct[key] = np.array([np.mean(run_files.distinct_games(evals))
                               if len(evals) else np.nan for evals in group])
-  games = max([int(np.max(np.unique(run.evaluations_of(mode)[:, 2]))) + 1
+  games = max([int(np.max(run.evaluations_of(mode)[:, 2])) + 1
                for run in runs if len(run.evaluations_of(mode))] + [0])
-  return EvalTable(EVAL_KINDS[mode][1], curves, distinct, frames, games)
+  return EvalTable(EVAL_LABELS[mode], curves, distinct, frames, games)
 
 
 LATE_EVALUATIONS = 5    # "late": each run's last 5 evaluations (2M frames at 4M)

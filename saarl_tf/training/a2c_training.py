@@ -149,12 +149,6 @@ def eval_env_options(config: config_lib.A2CConfig, mode: str) -> Dict[str, Any]:
   return options
 
 
-def eval_group(mode: str) -> str:
-  """The TensorBoard group and done.json prefix of an evaluation mode's scores:
-  `eval` for noop (as before the modes), `eval_<mode>` otherwise."""
-  return 'eval' if mode == 'noop' else f'eval_{mode}'
-
-
 def environment_specs(config: config_lib.A2CConfig):
   """(time_step_spec, action_spec, frames per agent step) of `config.game`'s env."""
   probe = envs.make_environment(config.game, num_envs=1, seed=0, **env_options(config))
@@ -319,7 +313,7 @@ class A2CRun:
     # The scores the HParams dashboard compares runs by.
     metrics = [hp.Metric('episode/raw_return_mean100',
                          display_name='training score (last 100 games)')]
-    metrics += [hp.Metric(f'{eval_group(mode)}/raw_return_mean',
+    metrics += [hp.Metric(f'{run_files.eval_group(mode)}/raw_return_mean',
                           display_name=f'evaluation score ({mode})')
                 for mode in self.evaluators]
     hp.hparams_config(hparams=[hp.HParam(name) for name in values], metrics=metrics)
@@ -345,7 +339,7 @@ class A2CRun:
       scores = np.array([game.raw_return for game in games])
       distinct = run_files.count_distinct_games(
           [game.raw_return for game in games], [game.agent_steps for game in games])
-      group = eval_group(mode)
+      group = run_files.eval_group(mode)
       with writer.as_default():
         tf.summary.scalar(f'{group}/raw_return_mean', scores.mean(), frames)
         tf.summary.scalar(f'{group}/raw_return_std', scores.std(), frames)
@@ -476,7 +470,7 @@ class A2CRun:
     result = {k: float(v) for k, v in losses.items()}
     result.update({f'mean100_{k}': v for k, v in self.history.means().items()})
     for mode, log in eval_logs.items():
-      result.update(log.last_mean(eval_group(mode)))
+      result.update(log.last_mean(run_files.eval_group(mode)))
     result.update(self.last_eval)
     if self.network.attention_module is not None:
       result.update(self.mask_health.record())

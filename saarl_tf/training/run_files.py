@@ -114,10 +114,17 @@ def read_episodes(root_dir: str) -> np.ndarray:
   return _read_csv(os.path.join(root_dir, EPISODES_CSV), EPISODE_FIELDS)
 
 
+def eval_group(mode: str) -> str:
+  """An evaluation mode's (config.EVAL_MODES) name in files and TensorBoard: `eval`
+  for noop, the record's mode, so that runs from before the modes read as they were
+  written; `eval_<mode>` otherwise (its CSV, TensorBoard group, done.json prefix and
+  results.csv kind)."""
+  return 'eval' if mode == 'noop' else f'eval_{mode}'
+
+
 def eval_csv(mode: str) -> str:
-  """The evaluation log of `mode` (config.EVAL_MODES): eval.csv for noop, the
-  record's mode, so that runs from before the modes read as they were written."""
-  return EVAL_CSV if mode == 'noop' else f'eval_{mode}.csv'
+  """The evaluation log of `mode`: eval.csv, eval_sticky.csv."""
+  return eval_group(mode) + '.csv'
 
 
 def read_evaluations(root_dir: str, mode: str = 'noop') -> np.ndarray:
