@@ -34,6 +34,7 @@ import numpy as np
 
 from saarl_tf import config as config_lib
 from saarl_tf import provenance
+from saarl_tf import run_layout
 from saarl_tf.models import precisions
 
 _WHAT = flags.DEFINE_enum('what', 'env',
@@ -139,10 +140,10 @@ def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
   from saarl_tf.training import a2c_training
   with tempfile.TemporaryDirectory() as root:
     mask_checkpoint = None
-    if variant == 'frozen':
+    if variant == config_lib.FROZEN:
       module = attention.SelfSupervisedAttention()
       module.create_variables()
-      mask_checkpoint = os.path.join(root, 'mask')
+      mask_checkpoint = run_layout.mask_run_dir(root)
       tf.train.Checkpoint(model=module).save(os.path.join(mask_checkpoint, 'ckpt'))
     # The training loop alone: no evaluation games, no checkpoints, no progress bar.
     config = config_lib.replace(
@@ -175,8 +176,10 @@ def bench_sb3_one(game: str, num_envs: int, updates: int, rounds: int
   """Stable-Baselines3's A2C as its RL zoo runs Atari, median agent steps/s.
 
   `make_atari_env` (noop, frame skip 4 with max-pooling, episodic life, FIRE reset,
-  84x84 gray, reward clipping), 4-frame stack, n_steps 5, RMSpropTFLike: the same
-  settings as ours. Runs in an interpreter that has stable-baselines3 (no TF needed).
+  84x84 gray, reward clipping), 4-frame stack, n_steps 5, RMSpropTFLike, entropy 0.01
+  and value loss weight 0.5, gradient norm clipped at 0.5: our settings
+  (`config.A2CConfig`'s defaults). Runs in an interpreter that has stable-baselines3
+  (no TF needed).
   """
   missing = [package for module, package in SB3_PACKAGES
              if importlib.util.find_spec(module) is None]
@@ -196,7 +199,7 @@ def bench_sb3_one(game: str, num_envs: int, updates: int, rounds: int
   env_id = ''.join(part.capitalize() for part in ale_game_id(game).split('_'))
   env = VecFrameStack(make_atari_env(f'{env_id}NoFrameskip-v4', n_envs=num_envs,
                                      seed=0), n_stack=4)
-  model = A2C('CnnPolicy', env, n_steps=5, ent_coef=0.01, vf_coef=0.25, seed=0,
+  model = A2C('CnnPolicy', env, n_steps=5, ent_coef=0.01, vf_coef=0.5, seed=0,
               policy_kwargs=dict(optimizer_class=RMSpropTFLike,
                                  optimizer_kwargs=dict(eps=1e-5)), device='cpu')
   model.learn(20 * num_envs * 5)   # warm-up
@@ -264,10 +267,13 @@ def bench_executors(cpus_per_run: float) -> Dict[str, Dict[str, float]]:
                                  env=dict(os.environ, RAY_USAGE_STATS_ENABLED='0'))
       in_flight = 0
       while process.poll() is None:
-        runs = glob.glob(os.path.join(root, 'runs', '*', 'runs', '*', '*', 'seed_*'))
+        # root/runs/<protocol>/ is each protocol's root (`--experiment=all`).
+        runs = glob.glob(run_layout.run_dir(os.path.join(root, 'runs', '*'), '*', '*',
+                                            '*'))
         in_flight = max(in_flight, sum(
-            os.path.exists(os.path.join(run, 'config.json'))
-            and not os.path.exists(os.path.join(run, 'done.json')) for run in runs))
+            os.path.exists(os.path.join(run, run_layout.CONFIG_JSON))
+            and not os.path.exists(os.path.join(run, run_layout.DONE_JSON))
+            for run in runs))
         time.sleep(0.2)
       seconds = time.perf_counter() - started
       log.seek(0)

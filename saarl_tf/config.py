@@ -32,9 +32,10 @@ import dataclasses
 import typing
 from typing import Any, Dict, Iterator, Optional, Tuple, Type
 
-VARIANTS = ('baseline', 'joint', 'frozen')
-MASK_UPDATES = ('separate', 'summed')
-MASK_MODES = ('multiply', 'residual')
+# The names code compares against, each spelled once.
+BASELINE, JOINT, FROZEN = VARIANTS = ('baseline', 'joint', 'frozen')
+SEPARATE, SUMMED = MASK_UPDATES = ('separate', 'summed')
+MULTIPLY, RESIDUAL = MASK_MODES = ('multiply', 'residual')
 EVAL_POLICIES = ('greedy', 'sample')
 # How evaluation games start. noop: as training (up to 30 no-ops after a reset,
 # no sticky actions), the record's mode before 2026-12-02: ALE is deterministic and

@@ -24,12 +24,12 @@ import numpy as np
 import tensorflow as tf
 
 from saarl_tf import provenance
+from saarl_tf import run_layout
 from saarl_tf import storage
-from saarl_tf.evaluation import mask_quality
 from saarl_tf.models import attention
 from saarl_tf.models import geometry
 
-METADATA_FILE = 'mask_metadata.json'
+METADATA_FILE = run_layout.EXPORT_METADATA_JSON
 FORMAT = 'saarl_tf.attention_mask.v1'
 INPUT_DESCRIPTION = (
     'uint8 [batch, 84, 84, C] stacked grayscale Atari frames, newest frame last, as '
@@ -188,59 +188,9 @@ def export_mask(model: attention.SelfSupervisedAttention, export_dir: str,
   return export_dir
 
 
-def mask_quality_of(model: attention.SelfSupervisedAttention, games: Sequence[str],
-                    eval_frames: int, eval_seed: int) -> Dict[str, Any]:
-  """Mask quality against ground truth on each game (sprites or OCAtari frames)."""
-  per_game = {game: mask_quality.mask_quality_on(model, game, eval_frames,
-                                                 eval_seed)[2]
-              for game in games}
-  return {'eval_frames': eval_frames, 'eval_seed': eval_seed, 'games': per_game}
-
-
-def export_from_checkpoint(checkpoint_dir: str, export_dir: str,
-                           eval_frames: int, eval_seed: int) -> str:
-  """Exports the attention module of a mask pre-training run, or re-exports an export.
-
-  Args:
-    checkpoint_dir: a pre-training run's `checkpoints/` directory; the run's
-      `config.json` next to it, if any, becomes the metadata's `training` entry. Or
-      an export (`export/universal_mask`): its weights, `training` and `quality`
-      entries are kept and the SavedModel is written anew with this package's
-      serving functions (it may be `export_dir` itself).
-    export_dir: where the SavedModel goes.
-    eval_frames: if > 0, the mask is scored on this many ground-truth frames of each
-      training game (OCAtari for Atari: the `eval` extra) and the scores stored in
-      the metadata's `quality` entry; if 0, the scores the pre-training run wrote
-      (its `mask_quality.json`) or the export holds, if any, are stored instead.
-    eval_seed: seed of the evaluation frames (`PretrainConfig.quality_seed`, apart
-      from training seeds).
-  """
-  model = load_attention(checkpoint_dir)
-  if is_export(checkpoint_dir):
-    metadata = read_metadata(checkpoint_dir)
-    training, quality = metadata['training'], metadata['quality'] or None
-  else:
-    run_dir = os.path.dirname(checkpoint_dir.rstrip('/'))
-    training = storage.read_json(os.path.join(run_dir, 'config.json')) or {}
-    # The checkpoint's name, not its path: metadata must not hold machine-local paths.
-    training['checkpoint'] = os.path.basename(
-        tf.train.latest_checkpoint(checkpoint_dir))
-    quality = None
-    # The scores the pre-training run measured on its held-out frames, if any.
-    measured = storage.read_json(os.path.join(run_dir, 'mask_quality.json'))
-    if measured is not None:
-      per_game = {game: {k: v for k, v in scores.items() if k != 'overlay'}
-                  for game, scores in measured.items()}
-      quality = {'eval_frames': training.get('eval_frames'),
-                 'eval_seed': training.get('quality_seed'), 'games': per_game}
-  if eval_frames > 0 and training.get('games'):
-    quality = mask_quality_of(model, training['games'], eval_frames, eval_seed)
-  return export_mask(model, export_dir, training, quality)
-
-
 def is_export(path: str) -> bool:
   """Whether `path` holds a mask export (rather than a pre-training checkpoint)."""
-  return tf.io.gfile.exists(os.path.join(path, 'saved_model.pb')) and \
+  return tf.io.gfile.exists(os.path.join(path, run_layout.SAVED_MODEL)) and \
       tf.io.gfile.exists(os.path.join(path, 'assets', METADATA_FILE))
 
 
@@ -263,7 +213,7 @@ def load_attention(path: str,
     ValueError: an export that is damaged (one line naming it), not a saarl_tf
       export, or whose variables do not fit the mask generator.
   """
-  if not tf.io.gfile.exists(os.path.join(path, 'saved_model.pb')):
+  if not tf.io.gfile.exists(os.path.join(path, run_layout.SAVED_MODEL)):
     return attention.restore_attention(path, model)
   read_metadata(path)     # checks the format
   model = model or attention.SelfSupervisedAttention()
@@ -303,7 +253,7 @@ def read_metadata(export_dir: str) -> Dict[str, Any]:
     ValueError: `export_dir` is not a saarl_tf mask export.
   """
   path = os.path.join(export_dir, 'assets', METADATA_FILE)
-  if not (tf.io.gfile.exists(os.path.join(export_dir, 'saved_model.pb'))
+  if not (tf.io.gfile.exists(os.path.join(export_dir, run_layout.SAVED_MODEL))
           and tf.io.gfile.exists(path)):
     raise ValueError(f'{export_dir!r} is not a saarl_tf mask export: expected '
                      f'saved_model.pb and assets/{METADATA_FILE} in it')

@@ -42,6 +42,8 @@ from absl import flags
 from absl import logging
 
 from saarl_tf import config as config_lib
+from saarl_tf import protocol_table
+from saarl_tf import run_layout
 from saarl_tf import storage
 from saarl_tf.envs import games as games_lib
 from saarl_tf.experiments import executors  # TF-free
@@ -49,7 +51,7 @@ from saarl_tf.training import run_files
 from saarl_tf.training import run_lease
 from saarl_tf.training import stopping
 
-PROTOCOL_NAMES = ('single_task', 'multi_task', 'transfer')
+PROTOCOL_NAMES = protocol_table.PROTOCOL_NAMES
 EXPERIMENTS = ('pretrain_mask', 'a2c', 'export') + PROTOCOL_NAMES + ('all', 'keypoints',
                                                                    'report', 'play')
 FLAGS = flags.FLAGS
@@ -99,116 +101,103 @@ config_lib.define_flags(FLAGS, config_lib.PretrainConfig, config_lib.A2CConfig,
                         config_lib.KeypointsConfig, config_lib.PlayConfig)
 
 
-def _exists(path: str) -> bool:
-  """Local paths without TensorFlow (whose import prints lines of its own before a
-  flag's error); gs://, ram://... through `tf.io.gfile`."""
-  return storage.exists(path) if '://' in path else os.path.exists(path)
+# Checks that span flags; each failure is one line naming the value and the rule.
+# Local paths are looked at without TensorFlow (`storage.exists`).
 
 
-def _holds_checkpoint(directory: str) -> bool:
-  return _exists(os.path.join(directory, 'checkpoint'))
+@flags.validator('games')
+def _games_are_known(names):
+  for name in names:
+    try:
+      games_lib.check_game(name)
+    except ValueError as error:
+      raise flags.ValidationError(f'--games: {error}') from None
+  return True
 
 
-def _holds_export(directory: str) -> bool:
-  return _exists(os.path.join(directory, 'saved_model.pb'))
+@flags.validator('seeds')
+def _seeds_are_integers(values):
+  if not values or not all(v.strip().lstrip('-').isdigit() for v in values):
+    raise flags.ValidationError(
+        f'--seeds must be a comma-separated list of integers, got {",".join(values)}')
+  return True
 
 
-def _register_validators():
-  """Checks that span flags; each failure is one line naming the value and the rule."""
-  def games_are_known(names):
-    for name in names:
-      try:
-        games_lib.check_game(name)
-      except ValueError as error:
-        raise flags.ValidationError(f'--games: {error}') from None
+@flags.multi_flags_validator(['mask_checkpoint', 'mask_init_checkpoint'])
+def _checkpoints_exist(values):
+  mask, init = values['mask_checkpoint'], values['mask_init_checkpoint']
+  if mask and not (run_layout.holds_checkpoint(mask) or run_layout.holds_export(mask)):
+    raise flags.ValidationError(
+        f'--mask_checkpoint={mask} holds neither a mask export nor a checkpoint; '
+        'expected e.g. export/universal_mask or <pretrain_mask run>/checkpoints')
+  if init and not run_layout.holds_checkpoint(init):
+    raise flags.ValidationError(
+        f'--mask_init_checkpoint={init} holds no checkpoint; expected the '
+        'checkpoints/ directory of a pretrain_mask run')
+  return True
+
+
+@flags.multi_flags_validator(['experiment', 'games', 'variant', 'mask_checkpoint'])
+def _a2c_flags_agree(values):
+  if values['experiment'] != 'a2c':
     return True
-  flags.register_validator('games', games_are_known)
+  if len(values['games']) != 1:
+    raise flags.ValidationError(
+        f'--experiment=a2c trains on one game; got --games={",".join(values["games"])}')
+  if values['variant'] == config_lib.FROZEN and not values['mask_checkpoint']:
+    raise flags.ValidationError(
+        '--variant=frozen needs --mask_checkpoint=<pretrain_mask run>/checkpoints')
+  return True
 
-  def seeds_are_integers(values):
-    if not values or not all(v.strip().lstrip('-').isdigit() for v in values):
-      raise flags.ValidationError(
-          f'--seeds must be a comma-separated list of integers, got {",".join(values)}')
+
+@flags.multi_flags_validator(['experiment', 'checkpoint'])
+def _export_flags_agree(values):
+  if values['experiment'] != 'export':
     return True
-  flags.register_validator('seeds', seeds_are_integers)
+  checkpoint = values['checkpoint']
+  if not checkpoint or not (run_layout.holds_checkpoint(checkpoint)
+                            or run_layout.holds_export(checkpoint)):
+    raise flags.ValidationError(
+        f'--experiment=export needs --checkpoint=<pretrain_mask run>/checkpoints '
+        f'holding a checkpoint, or a mask export; got --checkpoint={checkpoint}')
+  return True
 
-  def checkpoints_exist(values):
-    mask, init = values['mask_checkpoint'], values['mask_init_checkpoint']
-    if mask and not (_holds_checkpoint(mask) or _holds_export(mask)):
-      raise flags.ValidationError(
-          f'--mask_checkpoint={mask} holds neither a mask export nor a checkpoint; '
-          'expected e.g. export/universal_mask or <pretrain_mask run>/checkpoints')
-    if init and not _holds_checkpoint(init):
-      raise flags.ValidationError(
-          f'--mask_init_checkpoint={init} holds no checkpoint; expected the '
-          'checkpoints/ directory of a pretrain_mask run')
+
+@flags.multi_flags_validator(['experiment', 'runs', 'output'])
+def _report_flags_agree(values):
+  if values['experiment'] == 'report' and not (values['runs'] and values['output']):
+    raise flags.ValidationError(
+        "--experiment=report needs --runs='<glob of run directories>' and "
+        '--output=<directory>')
+  return True
+
+
+@flags.multi_flags_validator(['experiment', 'run', 'mask', 'video', 'games'])
+def _play_flags_agree(values):
+  if values['experiment'] != 'play':
     return True
-  flags.register_multi_flags_validator(['mask_checkpoint', 'mask_init_checkpoint'],
-                                       checkpoints_exist)
-
-  def a2c_flags_agree(values):
-    if values['experiment'] != 'a2c':
-      return True
-    if len(values['games']) != 1:
-      raise flags.ValidationError(
-          f'--experiment=a2c trains on one game; got --games={",".join(values["games"])}')
-    if values['variant'] == 'frozen' and not values['mask_checkpoint']:
-      raise flags.ValidationError(
-          '--variant=frozen needs --mask_checkpoint=<pretrain_mask run>/checkpoints')
-    return True
-  flags.register_multi_flags_validator(
-      ['experiment', 'games', 'variant', 'mask_checkpoint'], a2c_flags_agree)
-
-  def export_flags_agree(values):
-    if values['experiment'] != 'export':
-      return True
-    checkpoint = values['checkpoint']
-    if not checkpoint or not (_holds_checkpoint(checkpoint) or _holds_export(checkpoint)):
-      raise flags.ValidationError(
-          f'--experiment=export needs --checkpoint=<pretrain_mask run>/checkpoints '
-          f'holding a checkpoint, or a mask export; got --checkpoint={checkpoint}')
-    return True
-  flags.register_multi_flags_validator(['experiment', 'checkpoint'],
-                                       export_flags_agree)
-
-  def report_flags_agree(values):
-    if values['experiment'] == 'report' and not (values['runs'] and values['output']):
-      raise flags.ValidationError(
-          "--experiment=report needs --runs='<glob of run directories>' and "
-          '--output=<directory>')
-    return True
-  flags.register_multi_flags_validator(['experiment', 'runs', 'output'],
-                                       report_flags_agree)
-
-  def play_flags_agree(values):
-    if values['experiment'] != 'play':
-      return True
-    run, mask, video = values['run'], values['mask'], values['video']
-    if bool(run) == bool(mask):
-      raise flags.ValidationError(
-          '--experiment=play needs one of --run=<A2C run directory> or '
-          f'--mask=<mask export>; got --run={run} --mask={mask}')
-    if run and not _exists(os.path.join(run, run_files.CONFIG_JSON)):
-      raise flags.ValidationError(
-          f'--run={run} is not an A2C run directory (it holds no '
-          f'{run_files.CONFIG_JSON})')
-    if mask and not _holds_export(mask):
-      raise flags.ValidationError(
-          f'--mask={mask} is not a mask export (no saved_model.pb); expected e.g. '
-          'export/universal_mask')
-    if mask and len(values['games']) != 1:
-      raise flags.ValidationError(
-          f'--mask plays one game; got --games={",".join(values["games"])}')
-    if video:
-      try:
-        config_lib.check_video_path(video)
-      except ValueError as error:
-        raise flags.ValidationError(str(error)) from None
-    return True
-  flags.register_multi_flags_validator(
-      ['experiment', 'run', 'mask', 'video', 'games'], play_flags_agree)
-
-
-_register_validators()
+  run, mask, video = values['run'], values['mask'], values['video']
+  if bool(run) == bool(mask):
+    raise flags.ValidationError(
+        '--experiment=play needs one of --run=<A2C run directory> or '
+        f'--mask=<mask export>; got --run={run} --mask={mask}')
+  if run and not storage.exists(os.path.join(run, run_layout.CONFIG_JSON)):
+    raise flags.ValidationError(
+        f'--run={run} is not an A2C run directory (it holds no '
+        f'{run_layout.CONFIG_JSON})')
+  if mask and not run_layout.holds_export(mask):
+    raise flags.ValidationError(
+        f'--mask={mask} is not a mask export (no {run_layout.SAVED_MODEL}); expected '
+        'e.g. export/universal_mask')
+  if mask and len(values['games']) != 1:
+    raise flags.ValidationError(
+        f'--mask plays one game; got --games={",".join(values["games"])}')
+  if video:
+    try:
+      config_lib.check_video_path(video)
+    except ValueError as error:
+      raise flags.ValidationError(str(error)) from None
+  return True
 
 
 def _a2c_config(game: str) -> config_lib.A2CConfig:
@@ -243,8 +232,7 @@ def main(argv):
 
 
 # Experiments that write under --root_dir (the others read runs or write --output).
-_WRITES_ROOT_DIR = ('a2c', 'pretrain_mask', 'keypoints', 'single_task', 'multi_task',
-                    'transfer')
+_WRITES_ROOT_DIR = ('a2c', 'pretrain_mask', 'keypoints', 'all') + PROTOCOL_NAMES
 
 
 def _check_writable(root_dir: str):
@@ -266,24 +254,13 @@ def _check_writable(root_dir: str):
 
 
 def _run(root_dir: str):
-  if _EXPERIMENT.value == 'export':
-    _run_export()
-    return
-  if _EXPERIMENT.value == 'report':
-    _run_report()
-    return
-  if _EXPERIMENT.value == 'play':
-    _run_play()
-    return
-  if _EXPERIMENT.value == 'a2c':
-    _run_a2c(root_dir)
-  elif _EXPERIMENT.value == 'keypoints':
-    _run_keypoints(root_dir)
-  elif _EXPERIMENT.value == 'pretrain_mask':
-    _run_pretrain_mask(root_dir)
+  """The experiment's handler; those that write under `root_dir` get it."""
+  handler = _HANDLERS[_EXPERIMENT.value]
+  if _EXPERIMENT.value in _WRITES_ROOT_DIR:
+    handler(root_dir)
+    logging.info('Results in %s', root_dir)
   else:
-    _run_protocols(root_dir)
-  logging.info('Results in %s', root_dir)
+    handler()
 
 
 # TensorFlow-heavy modules are imported after flag parsing, so that a bad flag
@@ -311,7 +288,7 @@ def _run_protocols(root_dir: str):
       directory = os.path.join(root_dir, name) if _EXPERIMENT.value == 'all' \
           else root_dir
       paths = protocols.run_protocol(
-          protocols.PROTOCOLS[name], _absolute(directory), _a2c_config(game=''),
+          protocol_table.PROTOCOLS[name], _absolute(directory), _a2c_config(game=''),
           _pretrain_config(games=()), games=_GAMES.value or None,
           seeds=[int(seed) for seed in _SEEDS.value],
           export_root=_absolute(_EXPORT_DIR.value or 'export'), executor=executor)
@@ -326,7 +303,7 @@ def _run_keypoints(root_dir: str):
       config_lib.KeypointsConfig, FLAGS,
       pretrain=_pretrain_config(_GAMES.value or config_lib.UNIVERSAL_MASK_GAMES))
   keypoint_comparison.run(config, root_dir)
-  print(storage.read_text(os.path.join(root_dir, 'keypoints.md')))
+  print(storage.read_text(os.path.join(root_dir, run_layout.KEYPOINTS_MD)))
 
 
 def _print_a2c_result(config: config_lib.A2CConfig, root_dir: str, result):
@@ -336,8 +313,8 @@ def _print_a2c_result(config: config_lib.A2CConfig, root_dir: str, result):
   print(f'{config.game} {config.variant}: mean raw score of the last 100 games '
         f'{result.get("mean100_raw_return", float("nan")):.2f} after '
         f'{config.total_frames:,} frames{evaluation}; results in {root_dir} '
-        f'({run_files.EPISODES_CSV}, {run_files.EVAL_CSV}, {run_files.DONE_JSON}, '
-        'train/ for TensorBoard)')
+        f'({run_layout.EPISODES_CSV}, {run_layout.EVAL_CSV}, {run_layout.DONE_JSON}, '
+        f'{run_layout.TENSORBOARD_DIR}/ for TensorBoard)')
 
 
 def _run_a2c(root_dir: str):
@@ -345,10 +322,9 @@ def _run_a2c(root_dir: str):
   # Both checks read JSON only: a refused or finished run loads no TensorFlow model
   # and writes nothing.
   run_files.check_settings(root_dir, config_lib.to_dict(config))
-  done = run_files.read_done(root_dir)
-  if done and done['total_frames'] >= config.total_frames:
+  if run_layout.is_finished(root_dir, config.total_frames):
     print('Already finished. ', end='')
-    _print_a2c_result(config, root_dir, done)
+    _print_a2c_result(config, root_dir, run_layout.read_done(root_dir))
     return
   from saarl_tf.training import a2c_training  # pylint: disable=g-import-not-at-top
   _print_a2c_result(config, root_dir, a2c_training.train(config, root_dir))
@@ -393,10 +369,12 @@ def _run_play():
 
 
 def _run_export():
-  from saarl_tf import export  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from saarl_tf import export
+  from saarl_tf.experiments import export_mask
   export_dir = _EXPORT_DIR.value or os.path.join('export', 'mask')
   pretrain = _pretrain_config(games=())
-  export.export_from_checkpoint(_CHECKPOINT.value, export_dir,
+  export_mask.export_from_checkpoint(_CHECKPOINT.value, export_dir,
                                 eval_frames=pretrain.eval_frames,
                                 eval_seed=pretrain.quality_seed)
   metadata = export.read_metadata(export_dir)
@@ -415,6 +393,13 @@ def _run_pretrain_mask(root_dir: str):
           f'{metrics["mass_on_objects"]:.3f}, mask mean {metrics["mask_mean"]:.3f} '
           f'(object cells {metrics["object_cell_fraction"]:.3f}) over '
           f'{metrics["num_frames"]} frames; overlay {metrics["overlay"]}')
+
+
+# Every experiment's handler (`EXPERIMENTS`); protocols and `all` share one.
+_HANDLERS = dict({'a2c': _run_a2c, 'keypoints': _run_keypoints,
+                  'pretrain_mask': _run_pretrain_mask, 'export': _run_export,
+                  'report': _run_report, 'play': _run_play, 'all': _run_protocols},
+                 **{name: _run_protocols for name in PROTOCOL_NAMES})
 
 
 if __name__ == '__main__':

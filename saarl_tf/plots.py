@@ -1,36 +1,25 @@
 """What a person looks at: mask overlays, keypoint figures and learning curves.
 
-NumPy, Matplotlib, Pillow and rliable; files through `storage` (`tf.io.gfile`).
+NumPy, Matplotlib and Pillow; files through `storage` (`tf.io.gfile`).
 
-Learning curves are in the paper's form: mean over seeds and its 95% CI against frames.
-
-A run's training curve at frame f is the mean raw score of the last 100 games that
-ended by f (what TensorBoard's `episode/raw_return_mean100` shows), read on a common
-frame grid so that seeds can be averaged. Its evaluation curve is the mean raw score
-of the games of each evaluation (`eval.csv`). Confidence intervals are rliable's
-percentile bootstrap over seeds (Agarwal et al. 2021).
+Learning curves are in the paper's form: mean over seeds and its 95% CI against
+frames; the curves and their statistics are `evaluation.curves`'.
 """
 
 import os
 import textwrap
 from typing import Dict, Optional, Sequence, Tuple
-import warnings
 
-from absl import logging
 import matplotlib
 matplotlib.use('Agg')   # files only; no display on servers and CI
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import matplotlib.ticker  # pylint: disable=g-import-not-at-top
 import numpy as np
-from rliable import library as rly
-from rliable import metrics as rly_metrics
 
 from saarl_tf import storage
+from saarl_tf.evaluation import curves as curves_lib
 from saarl_tf.models import geometry
 
-WINDOW = 100
-CI_SIZE = 0.95
-BOOTSTRAP_REPS = 2000
 
 
 COLOURMAP = 'inferno'   # dark where the mask is 0, bright yellow where it is 1
@@ -200,125 +189,6 @@ def plot_keypoints(observations, boxes, ours, theirs, title: str, path: str,
   plt.close(figure)
 
 
-def run_curve(episodes: np.ndarray, grid: np.ndarray, window: int = WINDOW
-              ) -> np.ndarray:
-  """One run's mean-of-last-`window` raw score at each grid frame.
-
-  Args:
-    episodes: float [E, >=2] rows of (frames at the game's end, raw score, ...),
-      ordered by frames.
-    grid: float [G] frames.
-
-  Returns:
-    float [G]; NaN where no game had ended yet.
-  """
-  curve = np.full(len(grid), np.nan)
-  if not len(episodes):
-    return curve
-  ends = np.searchsorted(episodes[:, 0], grid, side='right')
-  cumulative = np.concatenate([[0.0], np.cumsum(episodes[:, 1])])
-  for i, end in enumerate(ends):
-    if end:
-      start = max(0, end - window)
-      curve[i] = (cumulative[end] - cumulative[start]) / (end - start)
-  return curve
-
-
-def eval_curve(evaluations: np.ndarray, frames: np.ndarray) -> np.ndarray:
-  """One run's mean evaluation score at each of `frames` (NaN where not evaluated).
-
-  Args:
-    evaluations: float [E, >=4] rows of (frames, update, game, raw score, ...).
-    frames: float [G] the evaluation frames to read.
-
-  Returns:
-    float [G].
-  """
-  curve = np.full(len(frames), np.nan)
-  for i, frame in enumerate(frames):
-    scores = evaluations[evaluations[:, 0] == frame, 3]
-    if len(scores):
-      curve[i] = scores.mean()
-  return curve
-
-
-# Fewer seeds than this: no interval is estimated (reports say so, figures draw no
-# band).
-MIN_SEEDS_FOR_CI = 3
-
-
-def mean_and_ci(runs: np.ndarray, seed: int = 0
-                ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-  """The mean over seeds at each point and its 95% bootstrap confidence interval.
-
-  Args:
-    runs: float [S, G], one row per seed; NaN where a seed has no value yet.
-    seed: the bootstrap's random state, so that reports are reproducible.
-
-  Returns:
-    (mean, low, high), each float [G]. The interval is rliable's percentile
-    bootstrap over seeds at points where every seed has a value, NaN elsewhere and
-    wherever there are fewer than MIN_SEEDS_FOR_CI seeds (a bootstrap over one or
-    two values is no interval).
-  """
-  runs = np.asarray(runs, np.float64)
-  with warnings.catch_warnings():   # points before any game ended are NaN
-    warnings.simplefilter('ignore', RuntimeWarning)
-    mean = np.nanmean(runs, axis=0)
-  low, high = np.full_like(mean, np.nan), np.full_like(mean, np.nan)
-  complete = np.all(np.isfinite(runs), axis=0)
-  if complete.any() and len(runs) >= MIN_SEEDS_FOR_CI:
-    scores = runs[:, None, complete]            # runs x 1 task x points
-    mean_of = lambda x: np.mean(x, axis=(0, 1))
-    _, intervals = _bootstrap({'runs': scores}, mean_of, seed)
-    low[complete], high[complete] = intervals['runs']
-  return mean, low, high
-
-
-def probability_of_improvement(x: np.ndarray, y: np.ndarray, seed: int = 0
-                               ) -> Tuple[float, float, float]:
-  """P(X > Y): how likely a run of X scores above a run of Y, with its 95% CI.
-
-  rliable's probability of improvement (Agarwal et al. 2021): the Mann-Whitney U
-  statistic over all pairs of runs, divided by their number (0.5 for ties), its
-  interval a stratified bootstrap of each side's runs.
-
-  Args:
-    x, y: float [S_x] and [S_y], one score per seed (e.g. each seed's area under the
-      curve), no NaN.
-    seed: the bootstrap's random state.
-
-  Returns:
-    (probability, low, high).
-  """
-  pair = [np.asarray(x, np.float64)[:, None], np.asarray(y, np.float64)[:, None]]
-  points, intervals = _bootstrap({'pair': pair},
-                                 rly_metrics.probability_of_improvement, seed)
-  low, high = np.ravel(intervals['pair'])
-  return float(points['pair']), float(low), float(high)
-
-
-def _bootstrap(scores: Dict, func, seed: int):
-  """rliable's stratified bootstrap at this module's size and CI, reproducibly."""
-  # rliable logs 'Calculating estimates for ...' at INFO on every call (16 lines a
-  # report); arch 7.2 announces a future random_state API.
-  verbosity = logging.get_verbosity()
-  logging.set_verbosity(logging.WARNING)
-  try:
-    with warnings.catch_warnings():
-      warnings.simplefilter('ignore', FutureWarning)
-      return rly.get_interval_estimates(
-          scores, func, reps=BOOTSTRAP_REPS, confidence_interval_size=CI_SIZE,
-          random_state=np.random.RandomState(seed))
-  finally:
-    logging.set_verbosity(verbosity)
-
-
-def frame_grid(total_frames: int, points: int = 50) -> np.ndarray:
-  """`points` evenly spaced frames up to `total_frames`, float [points]."""
-  return np.linspace(total_frames / points, total_frames, points)
-
-
 def _frames_axis(axis, game: str, most: float):
   """Frames on the x axis in millions (thousands for short runs), no offset; the
   sprites game, whose frame is an agent step, says so."""
@@ -348,7 +218,7 @@ def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.nda
       frames (float [E]); each kind not all NaN adds a row of panels.
   """
   rows = [('training', curves, grid,
-           f'raw score (mean of last {WINDOW} games)')]
+           f'raw score (mean of last {curves_lib.WINDOW} games)')]
   rows += [(label, eval_curves, eval_frames, 'raw score (evaluation games)')
            for label, eval_curves, eval_frames in evaluations
            if any(np.isfinite(c).any() for c in eval_curves.values())]
@@ -361,10 +231,10 @@ def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.nda
         runs = row_curves.get((game, variant))
         if runs is None or np.all(np.isnan(runs)):
           continue
-        mean, low, high = mean_and_ci(runs)
+        mean, low, high = curves_lib.mean_and_ci(runs)
         marker = None if kind == 'training' else 'o'
         seeds = f'{len(runs)} seed' + ('s' if len(runs) != 1 else '')
-        band = len(runs) >= MIN_SEEDS_FOR_CI
+        band = len(runs) >= curves_lib.MIN_SEEDS_FOR_CI
         # One colour per variant in every panel, whichever variants a panel has.
         line, = axis.plot(frames, mean, marker=marker, markersize=3,
                           color=f'C{list(variants).index(variant) % 10}',

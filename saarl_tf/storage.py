@@ -25,7 +25,9 @@ def gfile():
 
 
 def exists(path: str) -> bool:
-  return gfile().exists(path)
+  """Local paths without TensorFlow (so that the launcher's flag checks answer before
+  it loads); gs://, ram://... through `tf.io.gfile`."""
+  return gfile().exists(path) if '://' in path else os.path.exists(path)
 
 
 def makedirs(path: str):

@@ -3,6 +3,7 @@
 import os
 
 from saarl_tf import config as config_lib
+from saarl_tf.agents import a2c
 from saarl_tf.models import attention
 from saarl_tf.training import pair_training
 
@@ -30,7 +31,7 @@ def pretrained_mask_dir(root) -> str:
   trainer = pair_training.PairTrainer(
       attention.SelfSupervisedAttention(),
       pair_training.mask_pair_loss(config_lib.MaskLossConfig()), dataset,
-      batch_size=4, max_gap=59, learning_rate=1e-3, clip_norm=0.5, seed=0)
+      batch_size=4, max_gap=59, optimizer=a2c.mask_adam(config_lib.AdamConfig()), seed=0)
   pair_training.train_on_pairs(trainer, str(root), 3,
                                config_lib.ScheduleConfig(progress=False),
                                pair_training.write_mask_summaries)

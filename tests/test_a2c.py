@@ -8,7 +8,6 @@ import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
 from a2c_helpers import config as _config
-from a2c_helpers import pretrained_mask_dir as _pretrained_mask_dir
 from a2c_helpers import values as _values
 from saarl_tf import config as config_lib
 from saarl_tf.agents import a2c
@@ -78,8 +77,8 @@ def test_n_step_targets_match_numpy_on_terminations_and_truncations():
   assert targets.returns.numpy()[0, 1] == pytest.approx(rewards[0, 1])
 
 
-def test_frozen_mask_is_bit_identical_after_training(tmp_path):
-  mask_dir = _pretrained_mask_dir(tmp_path / 'mask')
+def test_frozen_mask_is_bit_identical_after_training(tmp_path, pretrained_mask_dir):
+  mask_dir = pretrained_mask_dir
   pretrained = _values(attention.restore_attention(mask_dir).variables)
   run = a2c_training.A2CRun(
       _config(variant='frozen', mask_checkpoint=mask_dir, total_frames=10**9),
@@ -98,9 +97,10 @@ def test_frozen_mask_is_bit_identical_after_training(tmp_path):
   run.close()
 
 
-def test_frozen_learner_reuses_the_masks_the_rollout_acted_with(tmp_path):
+def test_frozen_learner_reuses_the_masks_the_rollout_acted_with(tmp_path,
+                                                                  pretrained_mask_dir):
   """The frozen variant's loss takes Psi from the policy info: same values, no recompute."""
-  mask_dir = _pretrained_mask_dir(tmp_path / 'mask')
+  mask_dir = pretrained_mask_dir
   run = a2c_training.A2CRun(
       _config(variant='frozen', mask_checkpoint=mask_dir, total_frames=10**9,
               precision='float32'), str(tmp_path / 'run'))

@@ -13,9 +13,9 @@ import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
 from a2c_helpers import config as _config
-from a2c_helpers import pretrained_mask_dir as _pretrained_mask_dir
 from a2c_helpers import values as _values
 from saarl_tf import export
+from saarl_tf import run_layout
 from saarl_tf.envs import sprites
 from saarl_tf.models import attention
 from saarl_tf.training import a2c_training
@@ -83,6 +83,7 @@ def _scalar_steps(log_dir: str, tag: str):
   return steps
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_checkpoint(tmp_path):
   config = _config(variant='joint', total_frames=16 * 5 * 40, summary_every=5,
                    mask_start_update=2)
@@ -119,6 +120,7 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
   second.close()
 
 
+@pytest.mark.slow
 def test_a_few_updates_on_real_atari(tmp_path):
   run = a2c_training.A2CRun(
       _config(game='Breakout', variant='joint', num_envs=2, mask_start_update=0,
@@ -149,7 +151,7 @@ def test_an_evaluation_cut_by_a_stop_is_redone_once_with_the_same_scores(tmp_pat
   at_20 = rows[rows[:, 1] == 20]
   # A stop during the evaluation at update 20: its checkpoint is written, its rows are
   # not. And rows of an update the checkpoint never reached (a crash after them).
-  path = os.path.join(str(tmp_path), run_files.EVAL_CSV)
+  path = os.path.join(str(tmp_path), run_layout.EVAL_CSV)
   with open(path) as f:
     lines = f.read().splitlines()
   with open(path, 'w') as f:
@@ -179,20 +181,21 @@ def test_mask_health_records_the_first_collapse_and_the_recovery_after_it():
                              'mask_recovered_update': 21}
 
 
+@pytest.mark.slow
 def test_joint_run_records_its_mask_health_in_done_json(tmp_path):
   run = a2c_training.A2CRun(
       _config(variant='joint', num_envs=2, total_frames=2 * 5 * 6, mask_start_update=2,
               eval_every=0), str(tmp_path))
   run.run()
   run.close()
-  with open(os.path.join(str(tmp_path), run_files.DONE_JSON)) as f:
+  with open(os.path.join(str(tmp_path), run_layout.DONE_JSON)) as f:
     done = json.load(f)
   assert 'mask_collapsed_update' in done and 'mask_recovered_update' in done
   assert len(_eval_rows(tmp_path)) == 0                  # --eval_every=0: none
 
 
-def test_joint_module_can_start_from_a_pretrained_mask(tmp_path):
-  mask_dir = _pretrained_mask_dir(tmp_path / 'mask')
+def test_joint_module_can_start_from_a_pretrained_mask(tmp_path, pretrained_mask_dir):
+  mask_dir = pretrained_mask_dir
   pretrained = _values(attention.restore_attention(mask_dir).variables)
   run = a2c_training.A2CRun(
       _config(variant='joint', mask_init_checkpoint=mask_dir, total_frames=10**9),
@@ -233,6 +236,7 @@ def _readme_block(marker: str) -> str:
   return code[:code.index('\n```')]
 
 
+@pytest.mark.slow
 def test_the_readmes_policy_snippet_runs_in_a_fresh_interpreter(tmp_path):
   run = a2c_training.A2CRun(_config(num_envs=2, total_frames=2 * 5 * 2),
                             str(tmp_path / 'runs' / 'a2c'))
@@ -258,6 +262,7 @@ def _tags(log_dir: str):
   return tags, hparams
 
 
+@pytest.mark.slow
 def test_a_short_joint_run_shows_its_mask_its_metrics_and_no_duplicate_loss(tmp_path):
   """Shorter than --image_every, the run still ends with its mask images; the
   HParams dashboard is told which scores to compare; loss/total (= rl_total unless

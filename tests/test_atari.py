@@ -185,6 +185,7 @@ def test_frame_stack_starts_from_zeros_after_a_life_loss():
   assert sum(carried_over) >= len(carried_over) - carried.num_finished_episodes >= 3
 
 
+@pytest.mark.slow
 def test_with_sticky_actions_every_breakout_game_still_launches_its_ball():
   """ALE's one-frame FIRE reset, swallowed by a sticky NOOP, left 12 of 40 games
   without a ball (a greedy policy that never fires then plays 108,000 frames of

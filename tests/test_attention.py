@@ -258,3 +258,15 @@ def test_source_branch_on_its_own_computes_what_one_pass_did(model):
   np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
   for got, want in zip(gradients, want_gradients):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_masks_of_traces_once_per_model_and_equals_the_eager_mask():
+  model = attention.SelfSupervisedAttention()
+  model.create_variables()
+  observations = np.random.default_rng(0).integers(0, 256, (5, 84, 84, 4), np.uint8)
+  first = attention.masks_of(model, observations, batch_size=5)
+  again = attention.masks_of(model, observations, batch_size=5)
+  np.testing.assert_array_equal(first, again)
+  np.testing.assert_allclose(first, model.mask(tf.constant(observations)).numpy(),
+                             rtol=1e-5, atol=1e-6)
+  assert model._masks_of_function.experimental_get_tracing_count() == 1

@@ -4,7 +4,10 @@ import json
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow
 def test_train_benchmark_of_one_variant_reports_rate_memory_and_precision():
   result = subprocess.run(
       [sys.executable, '-m', 'saarl_tf.bench', '--what=train_one', '--variant=joint',

@@ -13,6 +13,7 @@ import pytest
 import ray  # the `cluster` extra; CI installs it
 
 from ray_cluster_run import read_json as _read_json  # also the cluster test's helper
+from saarl_tf import run_layout
 from saarl_tf.experiments import executors
 from saarl_tf.training import run_files
 
@@ -80,7 +81,7 @@ def test_a_run_whose_ray_worker_is_killed_resumes_from_its_checkpoint(tmp_path):
   starts = run_files.read_config(victim)['history']
   assert len(starts) == 2 and starts[0]['pid'] == killed != starts[1]['pid']
   assert starts[1]['update'] >= 20              # resumed, not restarted at 0
-  assert run_files.finished_frames(victim) == 4000
+  assert run_layout.finished_frames(victim) == 4000
   rows = _rows(root / 'results.csv')
   assert {(row['variant'], row['seed']) for row in rows} == {('baseline', '0'),
                                                              ('joint', '0')}
@@ -141,7 +142,7 @@ def test_a_protocol_survives_losing_the_node_that_runs_a_training_task(tmp_path)
   assert starts[1]['update'] >= 20              # resumed from its checkpoint
   rows = _rows(root / 'results.csv')
   for run, variant in zip(runs, ('baseline', 'frozen')):
-    assert run_files.finished_frames(run) == 4000
+    assert run_layout.finished_frames(run) == 4000
     train = [row for row in rows if row['variant'] == variant and row['kind'] == 'train']
     episodes = run_files.read_episodes(run)
     assert [float(row['frames']) for row in train] == list(episodes[:, 0])

@@ -15,9 +15,11 @@ from tf_agents.replay_buffers import tf_uniform_replay_buffer
 
 from saarl_tf import config as config_lib
 from saarl_tf import export
+from saarl_tf.agents import a2c
 from saarl_tf.envs import ground_truth
 from saarl_tf.envs import sprites
 from saarl_tf.evaluation import mask_quality
+from saarl_tf.experiments import export_mask
 from saarl_tf.models import attention
 from saarl_tf.training import pair_training
 
@@ -43,11 +45,11 @@ def exported(tmp_path_factory):
   model = attention.SelfSupervisedAttention()
   trainer = pair_training.PairTrainer(
       model, pair_training.mask_pair_loss(config_lib.MaskLossConfig()), dataset,
-      batch_size=4, max_gap=59, learning_rate=1e-3, clip_norm=0.5, seed=0)
+      batch_size=4, max_gap=59, optimizer=a2c.mask_adam(config_lib.AdamConfig()), seed=0)
   pair_training.train_on_pairs(trainer, str(root), 5,
                                config_lib.ScheduleConfig(progress=False),
                                pair_training.write_mask_summaries)
-  export_dir = export.export_from_checkpoint(
+  export_dir = export_mask.export_from_checkpoint(
       os.path.join(str(root), 'checkpoints'), str(root / 'export'), eval_frames=0,
       eval_seed=0)
   return model, export_dir
@@ -168,6 +170,7 @@ def test_a_tf_agents_dqn_trains_with_the_frozen_mask(exported):
 
 @pytest.mark.skipif(not os.path.isdir(UNIVERSAL_MASK),
                     reason='no universal mask shipped in export/')
+@pytest.mark.slow
 def test_shipped_universal_mask_gives_the_metrics_its_readme_states():
   pytest.importorskip('ocatari')      # Atari ground truth: the eval extra
   metadata = export.read_metadata(UNIVERSAL_MASK)
@@ -222,7 +225,7 @@ def test_an_export_written_anew_keeps_its_weights_record_and_scores(exported, tm
   """`--experiment=export --checkpoint=<an export>`: how a shipped mask gets this
   version's serving functions without its pre-training run."""
   _, export_dir = exported
-  again = export.export_from_checkpoint(export_dir, str(tmp_path / 'again'),
+  again = export_mask.export_from_checkpoint(export_dir, str(tmp_path / 'again'),
                                         eval_frames=0, eval_seed=0)
   before, after = export.read_metadata(export_dir), export.read_metadata(again)
   assert after['training'] == before['training'] and after['quality'] == before['quality']

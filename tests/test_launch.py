@@ -120,6 +120,7 @@ def test_sigterm_stops_at_an_update_saves_and_the_same_command_resumes_there(tmp
   assert 'results in' in resumed.stdout
 
 
+@pytest.mark.slow
 def test_a_resume_with_another_learning_rate_is_refused_in_one_line(tmp_path):
   root = tmp_path / 'run'
   first = _launch(*_a2c_args(root, '--total_frames=100', '--progress=false'))
@@ -134,6 +135,7 @@ def test_a_resume_with_another_learning_rate_is_refused_in_one_line(tmp_path):
   assert 'Traceback' not in changed.stderr and _files(root) == before
 
 
+@pytest.mark.slow
 def test_a_finished_run_is_not_redone_and_a_larger_budget_extends_it(tmp_path):
   root = tmp_path / 'run'
   first = _launch(*_a2c_args(root, '--total_frames=100', '--progress=false'))

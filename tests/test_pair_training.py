@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from saarl_tf import config as config_lib
+from saarl_tf.agents import a2c
 from saarl_tf.models import attention
 from saarl_tf.models import transporter
 from saarl_tf.training import pair_training
@@ -24,7 +25,7 @@ def _trainer(dataset):
   return pair_training.PairTrainer(
       attention.SelfSupervisedAttention(),
       pair_training.mask_pair_loss(config_lib.MaskLossConfig()), dataset,
-      batch_size=4, max_gap=10, learning_rate=1e-3, clip_norm=0.5, seed=3)
+      batch_size=4, max_gap=10, optimizer=a2c.mask_adam(config_lib.AdamConfig()), seed=3)
 
 
 def _train(trainer, root, num_steps, **schedule):
@@ -50,6 +51,7 @@ def test_collect_random_frames_from_two_games():
   assert not np.array_equal(dataset.frames[0], dataset.frames[2])
 
 
+@pytest.mark.slow
 def test_resumed_training_equals_uninterrupted_training(tmp_path):
   dataset = _small_dataset()
   straight = _trainer(dataset)
@@ -116,7 +118,7 @@ def test_transporter_trains_through_the_same_loop_with_its_own_summaries(tmp_pat
   model = transporter.Transporter(num_keypoints=3)
   trainer = pair_training.PairTrainer(
       model, pair_training.transporter_pair_loss, dataset, batch_size=4, max_gap=5,
-      learning_rate=1e-3, clip_norm=0.5, seed=3)
+      optimizer=a2c.mask_adam(config_lib.AdamConfig()), seed=3)
   before = [v.numpy().copy() for v in model.trainable_variables]
   losses = pair_training.train_on_pairs(
       trainer, str(tmp_path), 4, config_lib.replace(QUIET, summary_every=2,

@@ -2,6 +2,7 @@
 
 
 import numpy as np
+import pytest
 from tf_agents.environments import tf_py_environment
 from tf_agents.trajectories import time_step as ts
 
@@ -12,6 +13,7 @@ from saarl_tf.training import run_files
 FIRST, MID, LAST = ts.StepType.FIRST, ts.StepType.MID, ts.StepType.LAST
 
 
+@pytest.mark.slow
 def test_evaluation_plays_complete_games_with_unclipped_scores(tmp_path):
   """Each evaluation game is a whole MsPacman game (all 3 lives), its score the sum of
   the emulator's raw rewards, though training rewards are clipped; the noop mode's

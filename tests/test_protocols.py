@@ -8,13 +8,11 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 
 import pytest
 
 from saarl_tf import export
-from saarl_tf import plots
-from saarl_tf.experiments import protocols
+from saarl_tf import protocol_table
 from saarl_tf.experiments import report
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,7 +31,7 @@ def test_every_protocol_runs_end_to_end_on_the_smoke_budget(tmp_path):
   output, _ = process.communicate(timeout=1500)
   assert process.returncode == 0, output[-3000:]
 
-  for name, protocol in protocols.PROTOCOLS.items():
+  for name, protocol in protocol_table.PROTOCOLS.items():
     root = tmp_path / name
     with open(root / 'results.csv', newline='') as f:
       rows = list(csv.DictReader(f))
@@ -61,12 +59,6 @@ def test_every_protocol_runs_end_to_end_on_the_smoke_budget(tmp_path):
       target = json.loads((root / 'mask' / 'target_quality.json').read_text())
       assert 0.0 <= target['Sprites']['object_recall'] <= 1.0
       assert (root / 'mask' / 'mask_overlay_Sprites.png').exists()
-
-
-def test_run_curve_is_the_mean_of_the_last_games():
-  episodes = np.array([[10, 1.0], [20, 3.0], [30, 5.0], [40, 7.0]])
-  curve = plots.run_curve(episodes, np.array([5, 10, 25, 40, 50]), window=2)
-  np.testing.assert_allclose(curve, [np.nan, 1.0, 2.0, 6.0, 6.0])
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from a2c_helpers import config as _config
+from saarl_tf import config as config_lib
 from saarl_tf.experiments import report
 from saarl_tf.training import a2c_training
 
@@ -125,4 +126,5 @@ def test_fewer_than_three_seeds_estimate_no_interval():
      'joint-no-rl-gradient'),
 ])
 def test_runs_are_grouped_by_what_makes_them_differ(settings, label):
-  assert report.variant_label(settings) == label
+  config = config_lib.from_dict(config_lib.A2CConfig, settings)
+  assert report.variant_label(config) == label

@@ -19,6 +19,8 @@ import tensorflow as tf
 
 from a2c_helpers import config as _config
 from saarl_tf import config as config_lib
+from saarl_tf import protocol_table
+from saarl_tf import run_layout
 from saarl_tf import storage
 from saarl_tf.experiments import pretrain_mask
 from saarl_tf.experiments import protocols
@@ -44,6 +46,7 @@ def _launch(*args, **kwargs):
 # --- 1. one writer per run directory ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_starts_at_once_one_runs_the_other_refuses_naming_the_holder(tmp_path):
   root = tmp_path / 'run'
   args = _launch_args(root, '--total_frames=3000')
@@ -65,7 +68,7 @@ def test_two_starts_at_once_one_runs_the_other_refuses_naming_the_holder(tmp_pat
   np.testing.assert_array_equal(episodes, run_files.read_episodes(
       str(tmp_path / 'alone')))
   assert len(os.listdir(root / 'train')) == 1
-  assert not (root / run_lease.LEASE_JSON).exists()            # released at the end
+  assert not (root / run_layout.LEASE_JSON).exists()            # released at the end
 
 
 def _dead_pid():
@@ -74,10 +77,11 @@ def _dead_pid():
   return process.pid
 
 
+@pytest.mark.slow
 def test_a_holder_that_died_on_this_host_does_not_block_a_resume(tmp_path):
   root = tmp_path / 'run'
   root.mkdir()
-  (root / run_lease.LEASE_JSON).write_text(json.dumps(
+  (root / run_layout.LEASE_JSON).write_text(json.dumps(
       {'host': socket.gethostname(), 'pid': _dead_pid(), 'since': 'earlier',
        'renewed': time.time(), 'token': 'dead'}))
   result = _launch(*_launch_args(root, '--total_frames=200'))
@@ -91,12 +95,12 @@ def test_a_lease_on_shared_storage_is_renewed_and_expires_when_its_holder_stops(
   root = 'ram://lease_test/run'
   holder = run_lease.Lease(root, renew_every=0.1, expires_after=1.0, settle=0.05)
   holder.acquire()
-  record = json.loads(storage.read_text(f'{root}/{run_lease.LEASE_JSON}'))
+  record = json.loads(storage.read_text(f'{root}/{run_layout.LEASE_JSON}'))
   record['host'] = 'another-node'              # as if another machine held it
-  storage.write_atomically(f'{root}/{run_lease.LEASE_JSON}', json.dumps(record))
+  storage.write_atomically(f'{root}/{run_layout.LEASE_JSON}', json.dumps(record))
   holder._record['host'] = 'another-node'       # pylint: disable=protected-access
   time.sleep(0.3)
-  renewed = json.loads(storage.read_text(f'{root}/{run_lease.LEASE_JSON}'))['renewed']
+  renewed = json.loads(storage.read_text(f'{root}/{run_layout.LEASE_JSON}'))['renewed']
   assert renewed > record['renewed']           # the holder renews it
   with pytest.raises(run_lease.RunBusy, match='host another-node'):
     run_lease.Lease(root, expires_after=1.0, settle=0.05).acquire()
@@ -108,7 +112,7 @@ def test_a_lease_on_shared_storage_is_renewed_and_expires_when_its_holder_stops(
   holder.renew()
   assert holder.lost                            # the old holder learns it lost it
   successor.release()
-  assert storage.read_text(f'{root}/{run_lease.LEASE_JSON}') is None
+  assert storage.read_text(f'{root}/{run_layout.LEASE_JSON}') is None
 
 
 # --- 2, 3. settings checked for protocols and mask pre-training ---------------------
@@ -146,12 +150,12 @@ def test_mask_pretraining_refuses_changed_settings_and_records_each_start(tmp_pa
 def test_a_protocol_refuses_finished_runs_and_a_mask_made_with_other_settings(
     tmp_path):
   root = str(tmp_path)
-  protocol = protocols.PROTOCOLS['transfer']
+  protocol = protocol_table.PROTOCOLS['transfer']
   a2c = _config(num_envs=2, total_frames=100)
   pretrain = _tiny_pretrain(games=protocol.mask_games)
   run_files.record_start(os.path.join(root, 'mask'),
                          pretrain_mask.settings_of(pretrain), {'step': 0})
-  directory = protocols.run_dir(root, 'Sprites', 'baseline', 0)
+  directory = run_layout.run_dir(root, 'Sprites', 'baseline', 0)
   run_files.record_start(directory, config_lib.to_dict(
       dataclasses.replace(a2c, game='Sprites', variant='baseline', seed=0)),
                          {'update': 0})
@@ -180,7 +184,7 @@ def test_a_cut_last_csv_row_is_dropped_and_made_again_from_the_checkpoint(tmp_pa
   run = a2c_training.A2CRun(config, str(tmp_path))
   run.run(20)
   run.close()
-  path = tmp_path / run_files.EPISODES_CSV
+  path = tmp_path / run_layout.EPISODES_CSV
   rows = path.read_text()
   path.write_text(rows + '154,,')                            # a crash mid-write
   assert len(run_files.read_episodes(str(tmp_path))) == rows.count('\n') - 1
@@ -194,7 +198,7 @@ def test_a_cut_last_csv_row_is_dropped_and_made_again_from_the_checkpoint(tmp_pa
 
 
 def test_a_damaged_row_inside_a_log_is_named_in_one_line(tmp_path):
-  (tmp_path / run_files.EPISODES_CSV).write_text(
+  (tmp_path / run_layout.EPISODES_CSV).write_text(
       'frames,raw_return,agent_steps\n80,1.0,5\n160,,\n240,0.0,7\n')
   with pytest.raises(ValueError, match=r'episodes.csv is damaged: row 3 is '
                      'incomplete'):
@@ -217,7 +221,7 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, ca
              for r in caplog.records)
   resumed.run()
   resumed.close()
-  assert run_files.read_done(str(tmp_path))['updates'] == 40
+  assert run_layout.read_done(str(tmp_path))['updates'] == 40
 
 
 def test_an_invalid_config_json_is_named_in_one_line(tmp_path):
@@ -231,6 +235,7 @@ def test_an_invalid_config_json_is_named_in_one_line(tmp_path):
   assert 'Traceback' not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_damaged_mask_export_is_named_not_taken_for_a_missing_checkpoint(tmp_path):
   damaged = tmp_path / 'mask'
   shutil.copytree(os.path.join(REPO, 'export', 'universal_mask'), damaged)
@@ -265,7 +270,7 @@ def test_ctrl_c_during_frame_collection_is_one_line(tmp_path):
        f'--root_dir={tmp_path}/mask'],
       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
   deadline = time.time() + 300
-  collecting = tmp_path / 'mask' / run_lease.LEASE_JSON
+  collecting = tmp_path / 'mask' / run_layout.LEASE_JSON
   while not collecting.exists():                 # taken just before collection
     assert process.poll() is None and time.time() < deadline
     time.sleep(0.2)

@@ -1,14 +1,17 @@
 """Run files through tf.io.gfile: a whole run on TensorFlow's in-memory filesystem."""
 
+import pytest
 import tensorflow as tf
 
 from a2c_helpers import config as _config
+from saarl_tf import run_layout
 from saarl_tf import storage
 from saarl_tf.experiments import report
 from saarl_tf.training import a2c_training
 from saarl_tf.training import run_files
 
 
+@pytest.mark.slow
 def test_a_run_on_ram_storage_writes_everything_there_and_resumes(tmp_path,
                                                                  monkeypatch):
   """With root_dir=ram://..., a joint sprites run writes config.json, the CSVs, its
@@ -29,7 +32,7 @@ def test_a_run_on_ram_storage_writes_everything_there_and_resumes(tmp_path,
   assert second.start_update == 30
   result = second.run()
   second.close()
-  assert result['total_frames'] == 600 and run_files.finished_frames(root) == 600
+  assert result['total_frames'] == 600 and run_layout.finished_frames(root) == 600
   settings = run_files.read_config(root)
   assert [start['update'] for start in settings['history']] == [0, 30]
   episodes = run_files.read_episodes(root)

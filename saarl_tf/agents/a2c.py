@@ -21,7 +21,7 @@ frozen variant's policy info holds the masks the rollout acted with, which the
 learner reuses rather than computing them again.
 """
 
-from typing import Dict, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional
 
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -144,6 +144,44 @@ def mask_adam(settings: config_lib.AdamConfig) -> tf.keras.optimizers.Adam:
                                   global_clipnorm=settings.clip_norm)
 
 
+def _check_arguments(variant: str, network: actor_critic.ActorCriticNetwork,
+                     mask: Optional[config_lib.JointMaskConfig],
+                     mask_optimizer: Optional[tf.keras.optimizers.Optimizer]):
+  """Raises ValueError (one line) for a variant, network, mask settings and
+  optimizers that disagree."""
+  if variant not in config_lib.VARIANTS:
+    raise ValueError(f'unknown A2C variant {variant!r}; expected one of '
+                     f'{config_lib.VARIANTS}')
+  if (variant == config_lib.BASELINE) != (network.attention_module is None):
+    raise ValueError(f'variant {variant!r} needs a network '
+                     f'{"without" if variant == config_lib.BASELINE else "with"} an '
+                     'attention module')
+  if variant == config_lib.JOINT and mask is None:
+    raise ValueError("the joint variant needs its mask settings (mask=)")
+  if (variant == config_lib.JOINT and mask.update == config_lib.SEPARATE
+      and mask_optimizer is None):
+    raise ValueError("mask update 'separate' needs a mask_optimizer (mask_adam)")
+
+
+def _rl_variables(network: actor_critic.ActorCriticNetwork, variant: str,
+                  mask: Optional[config_lib.JointMaskConfig]) -> List[tf.Variable]:
+  """The variables L_RL's optimizer steps: no attention variable for baseline and
+  frozen, nor for a separate mask update without the RL gradient into Psi
+  (mask.rl_gradient false); Psi's but not Phi's or the decoder's for a separate
+  update with it (RMSprop then holds no slots for them); all of them when L_mask is
+  summed into L_RL."""
+  attention_variables = (network.attention_module.trainable_variables
+                         if network.attention_module is not None else [])
+  if variant != config_lib.JOINT:
+    return _without(network.trainable_variables, attention_variables)
+  if mask.update == config_lib.SUMMED:
+    return network.trainable_variables
+  if not mask.rl_gradient:
+    return _without(network.trainable_variables, attention_variables)
+  return _without(network.trainable_variables, _without(
+      attention_variables, network.attention_module.mask_generator.trainable_variables))
+
+
 class A2CAgent(tf_agent.TFAgent):
   """Synchronous advantage actor-critic with an optional attention mask."""
 
@@ -178,18 +216,8 @@ class A2CAgent(tf_agent.TFAgent):
     Raises:
       ValueError: a variant, network, mask settings and optimizers that disagree.
     """
-    if variant not in config_lib.VARIANTS:
-      raise ValueError(f'unknown A2C variant {variant!r}; expected one of '
-                       f'{config_lib.VARIANTS}')
-    if (variant == 'baseline') != (network.attention_module is None):
-      raise ValueError(f'variant {variant!r} needs a network '
-                       f'{"without" if variant == "baseline" else "with"} an '
-                       'attention module')
-    if variant == 'joint' and mask is None:
-      raise ValueError("the joint variant needs its mask settings (mask=)")
-    separate = variant == 'joint' and mask.update == 'separate'
-    if separate and mask_optimizer is None:
-      raise ValueError("mask update 'separate' needs a mask_optimizer (mask_adam)")
+    _check_arguments(variant, network, mask, mask_optimizer)
+    separate = variant == config_lib.JOINT and mask.update == config_lib.SEPARATE
     # tf.Module must be set up before attributes holding variables are assigned;
     # TFAgent.__init__ below needs the policies, which need the network first.
     tf.Module.__init__(self, name='A2CAgent')
@@ -204,26 +232,13 @@ class A2CAgent(tf_agent.TFAgent):
     attention_variables = (network.attention_module.trainable_variables
                            if network.attention_module is not None else [])
     self._attention_variables = attention_variables
-    # Without the RL gradient into Psi (mask.rl_gradient false) the separate update's
-    # RMSprop steps no attention variable at all.
-    rl_into_psi = variant == 'joint' and mask.rl_gradient
-    self._stop_rl_gradient = variant == 'joint' and not mask.rl_gradient
-    if variant == 'frozen' or variant == 'baseline' or (separate and not rl_into_psi):
-      self._rl_variables = _without(network.trainable_variables, attention_variables)
-    elif separate:
-      # The RL gradient reaches Psi, but not Phi or the decoder: leaving those out
-      # keeps RMSprop from holding slots for them.
-      self._rl_variables = _without(
-          network.trainable_variables,
-          _without(attention_variables,
-                   network.attention_module.mask_generator.trainable_variables))
-    else:
-      self._rl_variables = network.trainable_variables
+    self._stop_rl_gradient = variant == config_lib.JOINT and not mask.rl_gradient
+    self._rl_variables = _rl_variables(network, variant, mask)
     self.optimizer = optimizer
     self.optimizer.build(self._rl_variables)
     self.mask_optimizer = mask_optimizer if separate else None
     self.recent_frames = None
-    if variant == 'joint':
+    if variant == config_lib.JOINT:
       self.recent_frames = recent_frames.RecentFrames(
           num_envs, mask.recent_frames, seed=seed)
       if separate:
@@ -231,7 +246,7 @@ class A2CAgent(tf_agent.TFAgent):
 
     # A frozen mask is a pure function of the observation: the learner takes the
     # rollout's masks from the policy info instead of computing them again.
-    self._reuse_rollout_masks = variant == 'frozen'
+    self._reuse_rollout_masks = variant == config_lib.FROZEN
     collect_policy = ActorCriticPolicy(time_step_spec, action_spec, network,
                                        emit_mask=self._reuse_rollout_masks,
                                        name='collect_policy')
@@ -293,7 +308,7 @@ class A2CAgent(tf_agent.TFAgent):
 
   def _train(self, experience, weights=None):
     del weights  # every step of a rollout counts once
-    train_mask = self._variant == 'joint'
+    train_mask = self._variant == config_lib.JOINT
     if train_mask:
       self.recent_frames.add(experience.observation[:, :-1])
       mask_on = tf.cast(self.train_step_counter >= self._mask.start_update,
@@ -304,11 +319,11 @@ class A2CAgent(tf_agent.TFAgent):
       if train_mask:
         mask_losses = self.mask_loss()
         losses.update({f'mask_{k}': v for k, v in mask_losses.items()})
-        if self._mask.update == 'summed':
+        if self._mask.update == config_lib.SUMMED:
           total += mask_on * self._mask.loss_weight * mask_losses['total']
     gradients = tape.gradient(total, self._rl_variables)
     self.optimizer.apply_gradients(zip(gradients, self._rl_variables))
-    if train_mask and self._mask.update == 'separate':
+    if train_mask and self._mask.update == config_lib.SEPARATE:
       mask_gradients = tape.gradient(mask_losses['total'], self._attention_variables)
 
       def mask_step():

@@ -247,8 +247,10 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
     if self._zero_frame_stack:
       stale = (np.arange(self._frame_stack)[None, :] + self._episode_steps[:, None]
                < self._frame_stack - 1)                     # [N, C]
-      if stale.any():
-        nhwc *= ~stale[:, None, None, :]
+      # Only the stale [84, 84] planes are written: multiplying the whole batch by
+      # the [N, C] flags rewrote all N x 28 KB at every episode start.
+      for env, frame in zip(*np.nonzero(stale)):
+        nhwc[env, :, :, frame] = 0
     return nhwc
 
   @staticmethod

@@ -47,6 +47,48 @@ def _to_gray84(rgb_frames) -> np.ndarray:
   return cv2.resize(gray, (_FRAME_SIZE, _FRAME_SIZE), interpolation=cv2.INTER_AREA)
 
 
+def _ocatari_env(game: str):
+  """OCAtari's RAM-extracting env of `game`, original screens, no frame skip.
+
+  Raises:
+    ImportError: OCAtari is not installed.
+    ValueError: OCAtari has no RAM extraction for this game.
+  """
+  try:
+    from ocatari.core import OCAtari  # pylint: disable=g-import-not-at-top
+  except ImportError as error:
+    raise ImportError('Atari ground truth needs OCAtari: pip install -e ".[eval]"'
+                      ) from error
+  stem = ''.join(part.capitalize() for part in games.ale_game_id(game).split('_'))
+  try:
+    with warnings.catch_warnings():
+      # OCAtari asks gymnasium for the unversioned id; the versioned one it gets is
+      # the same game, so the warning says nothing to our users.
+      warnings.filterwarnings('ignore', message='.*latest versioned environment')
+      return OCAtari(stem, mode='ram', hud=False, obs_mode='ori', render_mode=None,
+                     frameskip=1, repeat_action_probability=0.0)
+  except Exception as error:  # OCAtari raises several types for unsupported games.
+    raise ValueError(f'OCAtari has no object extraction for {game!r}: {error}'
+                     ) from error
+
+
+def _moving_object_boxes(objects) -> np.ndarray:
+  """float32 [K, 4] boxes (top, left, bottom, right) on the 84x84 frame of the
+  visible, non-static OCAtari objects."""
+  boxes = []
+  for obj in objects:
+    if (not getattr(obj, 'visible', True) or obj.category in STATIC_CATEGORIES
+        or obj.category.startswith('NoObject')):
+      continue
+    x, y, w, h = obj.xywh
+    if w <= 0 or h <= 0:
+      continue
+    boxes.append((y * _FRAME_SIZE / _SCREEN_HEIGHT, x * _FRAME_SIZE / _SCREEN_WIDTH,
+                  (y + h) * _FRAME_SIZE / _SCREEN_HEIGHT,
+                  (x + w) * _FRAME_SIZE / _SCREEN_WIDTH))
+  return np.array(boxes, np.float32).reshape(-1, 4)
+
+
 def collect_labelled_frames(game: str, num_frames: int, seed: int = 0,
                             warmup_steps: int = 60, frame_skip: int = 4,
                             every: int = 4) -> LabelledFrames:
@@ -65,22 +107,7 @@ def collect_labelled_frames(game: str, num_frames: int, seed: int = 0,
     ImportError: OCAtari is not installed (`pip install -e .[eval]`).
     ValueError: OCAtari has no RAM extraction for this game.
   """
-  try:
-    from ocatari.core import OCAtari  # pylint: disable=g-import-not-at-top
-  except ImportError as error:
-    raise ImportError('Atari ground truth needs OCAtari: pip install -e ".[eval]"'
-                      ) from error
-  stem = ''.join(part.capitalize() for part in games.ale_game_id(game).split('_'))
-  try:
-    with warnings.catch_warnings():
-      # OCAtari asks gymnasium for the unversioned id; the versioned one it gets is
-      # the same game, so the warning says nothing to our users.
-      warnings.filterwarnings('ignore', message='.*latest versioned environment')
-      env = OCAtari(stem, mode='ram', hud=False, obs_mode='ori', render_mode=None,
-                    frameskip=1, repeat_action_probability=0.0)
-  except Exception as error:  # OCAtari raises several types for unsupported games.
-    raise ValueError(f'OCAtari has no object extraction for {game!r}: {error}'
-                     ) from error
+  env = _ocatari_env(game)
   rng = np.random.default_rng(seed)
   num_actions = env.action_space.n
   screen, _ = env.reset(seed=seed)
@@ -104,19 +131,8 @@ def collect_labelled_frames(game: str, num_frames: int, seed: int = 0,
     step += 1
     if step <= warmup_steps or step % every:
       continue
-    boxes = []
-    for obj in env.objects:
-      if (not getattr(obj, 'visible', True) or obj.category in STATIC_CATEGORIES
-          or obj.category.startswith('NoObject')):
-        continue
-      x, y, w, h = obj.xywh
-      if w <= 0 or h <= 0:
-        continue
-      boxes.append((y * _FRAME_SIZE / _SCREEN_HEIGHT, x * _FRAME_SIZE / _SCREEN_WIDTH,
-                    (y + h) * _FRAME_SIZE / _SCREEN_HEIGHT,
-                    (x + w) * _FRAME_SIZE / _SCREEN_WIDTH))
     observations.append(np.stack(stack, axis=-1))
-    all_boxes.append(np.array(boxes, np.float32).reshape(-1, 4))
+    all_boxes.append(_moving_object_boxes(env.objects))
   env.close()
 
   most = max(1, max(len(b) for b in all_boxes))

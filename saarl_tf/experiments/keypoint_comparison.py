@@ -22,6 +22,7 @@ import tensorflow as tf
 from saarl_tf import config as config_lib
 from saarl_tf import export
 from saarl_tf import plots
+from saarl_tf import run_layout
 from saarl_tf import storage
 from saarl_tf.envs import ground_truth
 from saarl_tf.evaluation import keypoints as keypoints_lib
@@ -43,7 +44,8 @@ def train_transporter(config: config_lib.KeypointsConfig,
   trainer = pair_training.PairTrainer(
       model, pair_training.transporter_pair_loss, dataset,
       batch_size=settings.batch_size, max_gap=settings.max_gap,
-      learning_rate=settings.learning_rate, clip_norm=settings.clip_norm,
+      optimizer=tf.keras.optimizers.Adam(settings.learning_rate,
+                                         global_clipnorm=settings.clip_norm),
       seed=config.pretrain.seed)
   pair_training.train_on_pairs(trainer, root_dir, settings.steps,
                                config.pretrain.schedule,
@@ -77,9 +79,9 @@ def compare(mask_model, transporter: transporter_lib.Transporter,
       logging.info('%s %s k=%s: %s', game, method, k_label, scores)
     plots.plot_keypoints(observations, boxes, ours.positions, theirs,
                          f'{game}: keypoints (ground truth boxes in green)',
-                         os.path.join(root_dir, f'keypoints_{game}.png'))
-  storage.write_csv(os.path.join(root_dir, 'keypoints.csv'), CSV_FIELDS, rows)
-  storage.write_atomically(os.path.join(root_dir, 'keypoints.md'),
+                         os.path.join(root_dir, run_layout.keypoints_png(game)))
+  storage.write_csv(os.path.join(root_dir, run_layout.KEYPOINTS_CSV), CSV_FIELDS, rows)
+  storage.write_atomically(os.path.join(root_dir, run_layout.KEYPOINTS_MD),
                            table_markdown(rows, config))
   return rows
 
@@ -104,8 +106,8 @@ def run(config: config_lib.KeypointsConfig, root_dir: str) -> List[Dict]:
   if config.mask_checkpoint:
     mask_model = export.load_attention(config.mask_checkpoint)
   else:
-    mask_model, _ = pretrain_mask.run(config.pretrain, os.path.join(root_dir, 'mask'),
+    mask_model, _ = pretrain_mask.run(config.pretrain, run_layout.mask_run_dir(root_dir),
                                       dataset)
   transporter = train_transporter(config, dataset,
-                                  os.path.join(root_dir, 'transporter'))
+                                  os.path.join(root_dir, run_layout.TRANSPORTER_RUN_DIR))
   return compare(mask_model, transporter, config, root_dir)

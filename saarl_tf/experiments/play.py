@@ -75,7 +75,7 @@ def run_player(run_dir: str, policy: str) -> Player:
     step = eager.action(time_step)
     return step.action, (step.info[a2c.MASK_INFO] if has_mask else None)
 
-  mode = '' if config.mask_mode == 'multiply' or not has_mask else (
+  mode = '' if config.mask_mode == config_lib.MULTIPLY or not has_mask else (
       f' ({config.mask_mode} mask)')
   label = (f'{config.game} {config.variant}{mode} seed {config.seed}, '
            f'update {trained.update:,}, {policy}')

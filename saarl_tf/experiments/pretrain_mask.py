@@ -17,7 +17,9 @@ import tensorflow as tf
 
 from saarl_tf import config as config_lib
 from saarl_tf import plots
+from saarl_tf import run_layout
 from saarl_tf import storage
+from saarl_tf.agents import a2c
 from saarl_tf.evaluation import mask_quality
 from saarl_tf.models import attention
 from saarl_tf.models import precisions
@@ -25,14 +27,12 @@ from saarl_tf.training import pair_training
 from saarl_tf.training import run_files
 from saarl_tf.training import run_lease
 
-QUALITY_JSON = 'mask_quality.json'
-# The mask's quality on games it was not trained on (the transfer protocol's targets).
-TARGET_QUALITY_JSON = 'target_quality.json'
 
 
 def evaluate(model: attention.SelfSupervisedAttention, games: Sequence[str],
              num_frames: int, seed: int, root_dir: str,
-             filename: str = QUALITY_JSON) -> Dict[str, Dict[str, float]]:
+             filename: str = run_layout.MASK_QUALITY_JSON
+             ) -> Dict[str, Dict[str, float]]:
   """Mask quality per game; writes `filename` (mask_quality.json) and one overlay PNG
   per game.
 
@@ -47,7 +47,7 @@ def evaluate(model: attention.SelfSupervisedAttention, games: Sequence[str],
     except (ImportError, ValueError) as error:
       logging.warning('No mask quality for %s: %s', game, error)
       continue
-    results[game]['overlay'] = os.path.join(root_dir, f'mask_overlay_{game}.png')
+    results[game]['overlay'] = os.path.join(root_dir, run_layout.mask_overlay_png(game))
     plots.overlay_png(labelled.observations, masks, results[game]['overlay'],
                       boxes=labelled.boxes,
                       title=f'{game}: held-out random-policy frames and their masks')
@@ -97,8 +97,7 @@ def run(config: config_lib.PretrainConfig, root_dir: str,
     trainer = pair_training.PairTrainer(
         model, pair_training.mask_pair_loss(config.mask_loss), dataset,
         batch_size=config.batch_size, max_gap=config.max_gap,
-        learning_rate=config.adam.learning_rate, clip_norm=config.adam.clip_norm,
-        seed=config.seed)
+        optimizer=a2c.mask_adam(config.adam), seed=config.seed)
     start = {'step': pair_training.checkpointed_step(root_dir),
              'resolved_precision': precisions.resolve(config.precision)}
     if changes:

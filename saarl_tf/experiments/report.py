@@ -27,8 +27,11 @@ import warnings
 
 import numpy as np
 
+from saarl_tf import config as config_lib
 from saarl_tf import plots
+from saarl_tf import run_layout
 from saarl_tf import storage
+from saarl_tf.evaluation import curves as curves_lib
 from saarl_tf.training import run_files
 
 CSV_FIELDS = ('experiment', 'game', 'variant', 'seed', 'kind', 'frames', 'raw_return')
@@ -55,18 +58,17 @@ class RunLogs(NamedTuple):
 
 
 # Per evaluation mode: its table's and figure row's label (its results.csv kind is
-# run_files.eval_group).
+# run_layout.eval_group).
 EVAL_LABELS = {'noop': 'no-op starts', 'sticky': 'sticky actions'}
 
 
-def variant_label(settings: Dict) -> str:
+def variant_label(config: config_lib.A2CConfig) -> str:
   """'joint', or 'frozen-residual' for a run whose mask scales features by 1 + Psi,
   'joint-no-rl-gradient' for a joint run whose RL gradient stays out of Psi."""
-  label = settings['variant']
-  if settings.get('mask_mode', 'multiply') != 'multiply':
-    label += '-' + settings['mask_mode']
-  if label.startswith('joint') and not (settings.get('mask') or {}).get(
-      'rl_gradient', True):
+  label = config.variant
+  if config.mask_mode != config_lib.MULTIPLY:
+    label += '-' + config.mask_mode
+  if config.variant == config_lib.JOINT and not config.mask.rl_gradient:
     label += '-no-rl-gradient'
   return label
 
@@ -82,8 +84,9 @@ def read_run(directory: str, game: Optional[str] = None,
   if game is None or variant is None or seed is None:
     if not settings:
       raise ValueError(f'{directory} is not a run directory: it holds no '
-                       f'{run_files.CONFIG_JSON}')
-    game, variant, seed = settings['game'], variant_label(settings), settings['seed']
+                       f'{run_layout.CONFIG_JSON}')
+    config = config_lib.from_dict(config_lib.A2CConfig, settings)
+    game, variant, seed = config.game, variant_label(config), config.seed
   return RunLogs(game, variant, int(seed), run_files.read_episodes(directory),
                  run_files.read_evaluations(directory, 'noop'),
                  int(settings.get('total_frames', 0)),
@@ -97,17 +100,17 @@ def find_runs(pattern: str) -> List[RunLogs]:
     ValueError: one line if the pattern matches no run directory.
   """
   directories = sorted(path for path in storage.glob(pattern)
-                       if storage.exists(os.path.join(path, run_files.CONFIG_JSON)))
+                       if storage.exists(os.path.join(path, run_layout.CONFIG_JSON)))
   if not directories:
     raise ValueError(f'--runs={pattern} matches no run directory (a directory '
-                     f'holding {run_files.CONFIG_JSON})')
+                     f'holding {run_layout.CONFIG_JSON})')
   runs = [read_run(directory) for directory in directories]
   return sorted(runs, key=lambda run: (run.game, _variant_order(run.variant),
                                        run.seed))
 
 
 def _variant_order(variant: str) -> Tuple[int, str]:
-  return (0 if variant == 'baseline' else 1, variant)
+  return (0 if variant == config_lib.BASELINE else 1, variant)
 
 
 def results_rows(experiment: str, runs: Sequence[RunLogs]) -> List[dict]:
@@ -119,7 +122,7 @@ def results_rows(experiment: str, runs: Sequence[RunLogs]) -> List[dict]:
     rows += [dict(row, kind='train', frames=int(frames), raw_return=float(score))
              for frames, score, _ in run.episodes]
     for mode in EVAL_LABELS:
-      rows += [dict(row, kind=run_files.eval_group(mode), frames=int(frames),
+      rows += [dict(row, kind=run_layout.eval_group(mode), frames=int(frames),
                     raw_return=float(score))
                for frames, _, _, score, _ in run.evaluations_of(mode)]
   return rows
@@ -140,21 +143,21 @@ def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
     Paths of the CSV, the PNG figure and the summary.
   """
   storage.makedirs(output_dir)
-  paths = {'csv': os.path.join(output_dir, 'results.csv'),
-           'figure': os.path.join(output_dir, 'learning_curves.png'),
-           'summary': os.path.join(output_dir, 'summary.md')}
+  paths = {'csv': os.path.join(output_dir, run_layout.RESULTS_CSV),
+           'figure': os.path.join(output_dir, run_layout.LEARNING_CURVES + '.png'),
+           'summary': os.path.join(output_dir, run_layout.SUMMARY_MD)}
   storage.write_csv(paths['csv'], CSV_FIELDS, results_rows(experiment, runs))
 
   games = list(dict.fromkeys(run.game for run in runs))
   variants = sorted(dict.fromkeys(run.variant for run in runs), key=_variant_order)
-  grid = plots.frame_grid(total_frames)
+  grid = curves_lib.frame_grid(total_frames)
   curves, seeds = {}, {}
   for game in games:
     for variant in variants:
       group = [run for run in runs if (run.game, run.variant) == (game, variant)]
       if group:
         curves[(game, variant)] = np.stack(
-            [plots.run_curve(run.episodes, grid) for run in group])
+            [curves_lib.run_curve(run.episodes, grid) for run in group])
         seeds[(game, variant)] = [run.seed for run in group]
   tables = [eval_table(mode, runs, curves) for mode in EVAL_LABELS
             if any(len(run.evaluations_of(mode)) for run in runs)]
@@ -192,7 +195,7 @@ def eval_table(mode: str, runs: Sequence[RunLogs],
   for key in groups:
     group = [run.evaluations_of(mode) for run in runs
              if (run.game, run.variant) == key]
-    curves[key] = np.stack([plots.eval_curve(evals, frames) for evals in group])
+    curves[key] = np.stack([curves_lib.eval_curve(evals, frames) for evals in group])
     distinct[key] = np.array([np.mean(run_files.distinct_games(evals))
                               if len(evals) else np.nan for evals in group])
   games = max([int(np.max(run.evaluations_of(mode)[:, 2])) + 1
@@ -205,9 +208,9 @@ LATE_EVALUATIONS = 5    # "late": each run's last 5 evaluations (2M frames at 4M
 
 def _with_ci(values: np.ndarray) -> Tuple[float, str]:
   """The mean of per-seed values float [S] and 'mean [low, high]' (95% CI), or
-  'mean (n = S, no CI)' with fewer than plots.MIN_SEEDS_FOR_CI seeds."""
-  mean, low, high = (float(x[0]) for x in plots.mean_and_ci(values[:, None]))
-  if len(values) < plots.MIN_SEEDS_FOR_CI:
+  'mean (n = S, no CI)' with fewer than curves_lib.MIN_SEEDS_FOR_CI seeds."""
+  mean, low, high = (float(x[0]) for x in curves_lib.mean_and_ci(values[:, None]))
+  if len(values) < curves_lib.MIN_SEEDS_FOR_CI:
     return mean, f'{mean:.2f} (n = {len(values)}, no CI)'
   return mean, f'{mean:.2f} [{low:.2f}, {high:.2f}]'
 
@@ -262,9 +265,9 @@ def summary_markdown(title: str, games: Sequence[str], variants: Sequence[str],
   """
   lines = [f'# {title}', '',
            f'{total_frames:,} frames per run; mean over seeds [95% bootstrap CI; '
-           f'none with fewer than {plots.MIN_SEEDS_FOR_CI} seeds]. '
-           f'Final: the mean raw score of the last {plots.WINDOW} training games at the '
-           'end. AUC: the mean of the curve over the run (its area divided by the '
+           f'none with fewer than {curves_lib.MIN_SEEDS_FOR_CI} seeds]. '
+           f'Final: the mean raw score of the last {curves_lib.WINDOW} training games '
+           'at the end. AUC: the mean of the curve over the run (its area divided by the '
            'frames). Last eval: the mean raw score of the last evaluation\'s complete '
            f'games; last {LATE_EVALUATIONS} evals: of the last {LATE_EVALUATIONS} '
            'evaluations\' games. Ratios are to the baseline\'s mean. P(> baseline): '
@@ -319,7 +322,7 @@ def _table_lines(heading: str, shown, extra, measures, games, variants,
         mean, text = _with_ci(ours[key])
         ratio = mean / np.mean(base[key]) if base is not None else np.nan
         cells += [text, f'{ratio:.2f}']
-      cells.append('-' if variant == 'baseline' else
+      cells.append('-' if variant == config_lib.BASELINE else
                    _improvement(ours[compared], base[compared])
                    if base is not None else 'nan')
       if extra:
@@ -334,7 +337,7 @@ def _improvement(ours: np.ndarray, baseline: np.ndarray) -> str:
   """'p [low, high]' for per-seed values float [S] and [S_b]; 'nan' with NaNs."""
   if not (np.all(np.isfinite(ours)) and np.all(np.isfinite(baseline))):
     return 'nan'
-  if min(len(ours), len(baseline)) < plots.MIN_SEEDS_FOR_CI:
-    return f'n < {plots.MIN_SEEDS_FOR_CI}, not estimated'
+  if min(len(ours), len(baseline)) < curves_lib.MIN_SEEDS_FOR_CI:
+    return f'n < {curves_lib.MIN_SEEDS_FOR_CI}, not estimated'
   return '{:.2f} [{:.2f}, {:.2f}]'.format(
-      *plots.probability_of_improvement(ours, baseline))
+      *curves_lib.probability_of_improvement(ours, baseline))

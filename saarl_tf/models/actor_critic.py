@@ -105,7 +105,7 @@ class ActorCriticNetwork(network.Network):
     for conv in self._convs:
       x = conv(x)
     if mask is not None:
-      scale = mask if self._mask_mode == 'multiply' else 1.0 + mask
+      scale = mask if self._mask_mode == config_lib.MULTIPLY else 1.0 + mask
       x = x * tf.cast(scale, x.dtype)[..., None]
     return x
 

@@ -343,7 +343,12 @@ def masks_of(model: SelfSupervisedAttention, observations: np.ndarray,
   Args:
     observations: uint8 [F, 84, 84, C] (the newest channel is used).
   """
-  mask_fn = tf.function(model.mask, reduce_retracing=True)
+  # One traced function per model, kept on it, not one per call. Set past Keras'
+  # attribute tracking, so that no checkpoint or SavedModel holds it.
+  mask_fn = model.__dict__.get('_masks_of_function')
+  if mask_fn is None:
+    mask_fn = tf.function(model.mask, reduce_retracing=True)
+    object.__setattr__(model, '_masks_of_function', mask_fn)
   return np.concatenate([
       mask_fn(tf.constant(observations[i:i + batch_size])).numpy()
       for i in range(0, len(observations), batch_size)])

@@ -36,12 +36,13 @@ from saarl_tf import envs
 from saarl_tf import export
 from saarl_tf import plots
 from saarl_tf import provenance
+from saarl_tf import run_layout
 from saarl_tf.agents import a2c
 from saarl_tf.envs import batched
 from saarl_tf.models import actor_critic
 from saarl_tf.models import attention
 from saarl_tf.models import precisions
-from saarl_tf.training import checkpoints
+from saarl_tf.training import loop_core
 from saarl_tf.training import policy_evaluation
 from saarl_tf.training import run_files
 from saarl_tf.training import run_lease
@@ -49,7 +50,6 @@ from saarl_tf.training import stopping
 
 # Evaluation envs are seeded apart from every training env (seed + i + 7919 k).
 _EVAL_SEED_OFFSET = 1_000_000
-CHECKPOINTS = 'checkpoints'
 # The joint mask "collapses" (mean of the rollout's masks below this, seen at
 # 0.002-0.005 on Breakout in the authors' code and ours) and "recovers" (back above
 # the second); done.json records the first update of each.
@@ -100,14 +100,14 @@ def build_network(config: config_lib.A2CConfig, observation_spec, num_actions: i
     FileNotFoundError: the mask checkpoint directory holds no checkpoint.
   """
   module = None
-  if config.variant == 'frozen':
+  if config.variant == config_lib.FROZEN:
     if not config.mask_checkpoint:
       raise ValueError('the frozen variant needs a pre-trained mask: set '
                        'mask_checkpoint to a mask pre-training checkpoints/ directory')
     module = export.load_attention(
         config.mask_checkpoint,
         attention.SelfSupervisedAttention(precision=config.precision))
-  elif config.variant == 'joint':
+  elif config.variant == config_lib.JOINT:
     module = attention.SelfSupervisedAttention(precision=config.precision)
     if config.mask_init_checkpoint:
       # Warm start: a resumed run's own checkpoint is restored over this later.
@@ -122,14 +122,14 @@ def build_agent(config: config_lib.A2CConfig, time_step_spec, action_spec,
                 network: actor_critic.ActorCriticNetwork,
                 train_step: Optional[tf.Variable] = None) -> a2c.A2CAgent:
   """The A2C agent of `config` over `network`, with its optimizers."""
-  joint = config.variant == 'joint'
+  joint = config.variant == config_lib.JOINT
   return a2c.A2CAgent(
       time_step_spec, action_spec, network,
       optimizer=a2c.pytorch_rmsprop(config.rmsprop), variant=config.variant,
       loss=config.loss, num_envs=config.num_envs,
       mask=config.mask if joint else None,
       mask_optimizer=(a2c.mask_adam(config.mask.adam)
-                      if joint and config.mask.update == 'separate' else None),
+                      if joint and config.mask.update == config_lib.SEPARATE else None),
       seed=config.seed, train_step_counter=train_step)
 
 
@@ -179,10 +179,11 @@ def restore_trained_network(root_dir: str) -> TrainedNetwork:
   settings = run_files.read_config(root_dir)
   if settings is None:
     raise ValueError(f'{root_dir} is not an A2C run directory: it holds no '
-                     f'{run_files.CONFIG_JSON}')
-  latest = tf.train.latest_checkpoint(os.path.join(root_dir, CHECKPOINTS))
+                     f'{run_layout.CONFIG_JSON}')
+  latest = tf.train.latest_checkpoint(run_layout.checkpoints_dir(root_dir))
   if latest is None:
-    raise ValueError(f'{root_dir} holds no checkpoint in {CHECKPOINTS}/ yet')
+    raise ValueError(f'{root_dir} holds no checkpoint in '
+                     f'{run_layout.CHECKPOINTS_DIR}/ yet')
   config = config_lib.from_dict(config_lib.A2CConfig, settings)
   time_step_spec, action_spec, _ = environment_specs(config)
   network = build_network(config, time_step_spec.observation,
@@ -215,9 +216,8 @@ def append_bootstrap_state(rollout: trajectory.Trajectory,
 def train(config: config_lib.A2CConfig, root_dir: str) -> Dict[str, Any]:
   """Runs (or resumes) the A2C run in `root_dir` to its budget; returns its done.json
   record. A finished run is not redone."""
-  done = run_files.read_done(root_dir)
-  if done and done['total_frames'] >= config.total_frames:
-    return done
+  if run_layout.is_finished(root_dir, config.total_frames):
+    return run_layout.read_done(root_dir)
   run = A2CRun(config, root_dir)
   try:
     return run.run()
@@ -255,6 +255,7 @@ class A2CRun:
     self.history = EpisodeHistory()
     self.mask_health = MaskHealth()
     self.last_eval = {}
+    self.losses = {}
     # The environment's own state is not checkpointed: a resumed run starts new
     # games, seeded apart from the ones already played.
     time_step_spec, action_spec, self.frames_per_step = environment_specs(config)
@@ -262,9 +263,8 @@ class A2CRun:
                                  int(action_spec.maximum) + 1)
     self.agent = build_agent(config, time_step_spec, action_spec, self.network,
                              self.train_step)
-    self.checkpointer = checkpoints.restoring_checkpointer(
-        os.path.join(root_dir, CHECKPOINTS), max_to_keep=2,
-        agent=self.agent, history=self.history, mask_health=self.mask_health,
+    self.checkpointer = loop_core.checkpointer(
+        root_dir, agent=self.agent, history=self.history, mask_health=self.mask_health,
         global_step=self.train_step)
     self.start_update = int(self.train_step.numpy())
     self._record_settings(settings, resume_changes)
@@ -298,7 +298,7 @@ class A2CRun:
     if resume_changes:
       start['changed'] = resume_changes
     extra = {}
-    if self.config.variant == 'frozen':
+    if self.config.variant == config_lib.FROZEN:
       # Which mask: by a path a reader can find in the repository and by content.
       extra['mask_provenance'] = {
           'path': provenance.repository_path(self.config.mask_checkpoint),
@@ -313,7 +313,7 @@ class A2CRun:
     # The scores the HParams dashboard compares runs by.
     metrics = [hp.Metric('episode/raw_return_mean100',
                          display_name='training score (last 100 games)')]
-    metrics += [hp.Metric(f'{run_files.eval_group(mode)}/raw_return_mean',
+    metrics += [hp.Metric(f'{run_layout.eval_group(mode)}/raw_return_mean',
                           display_name=f'evaluation score ({mode})')
                 for mode in self.evaluators]
     hp.hparams_config(hparams=[hp.HParam(name) for name in values], metrics=metrics)
@@ -326,7 +326,7 @@ class A2CRun:
     return bool(every) and update > 0 and (update % every == 0
                                            or update == self.total_updates)
 
-  def _evaluate(self, update: int, eval_logs: Dict[str, run_files.CsvLog], writer):
+  def _evaluate(self, update: int, eval_logs: Dict[str, run_files.CsvLog]):
     """Plays `eval.games` complete games per evaluation mode with the current
     weights (the same seeds in every mode); logs them."""
     seed = (self.config.seed + _EVAL_SEED_OFFSET
@@ -339,15 +339,15 @@ class A2CRun:
       scores = np.array([game.raw_return for game in games])
       distinct = run_files.count_distinct_games(
           [game.raw_return for game in games], [game.agent_steps for game in games])
-      group = run_files.eval_group(mode)
-      with writer.as_default():
-        tf.summary.scalar(f'{group}/raw_return_mean', scores.mean(), frames)
-        tf.summary.scalar(f'{group}/raw_return_std', scores.std(), frames)
-        tf.summary.scalar(f'{group}/raw_return_min', scores.min(), frames)
-        tf.summary.scalar(f'{group}/raw_return_max', scores.max(), frames)
-        tf.summary.scalar(f'{group}/length_mean',
-                          np.mean([game.agent_steps for game in games]), frames)
-        tf.summary.scalar(f'{group}/distinct_games', distinct, frames)
+      group = run_layout.eval_group(mode)
+      # To the loop's writer (the default one).
+      tf.summary.scalar(f'{group}/raw_return_mean', scores.mean(), frames)
+      tf.summary.scalar(f'{group}/raw_return_std', scores.std(), frames)
+      tf.summary.scalar(f'{group}/raw_return_min', scores.min(), frames)
+      tf.summary.scalar(f'{group}/raw_return_max', scores.max(), frames)
+      tf.summary.scalar(f'{group}/length_mean',
+                        np.mean([game.agent_steps for game in games]), frames)
+      tf.summary.scalar(f'{group}/distinct_games', distinct, frames)
       self.last_eval.update({f'{group}_raw_return_mean': float(scores.mean()),
                              f'{group}_raw_return_std': float(scores.std()),
                              f'{group}_distinct_games': distinct,
@@ -382,98 +382,107 @@ class A2CRun:
       The last losses, the mean raw return/length of the last 100 games, the last
       evaluation and, with a mask, when it collapsed and recovered.
     """
-    done = run_files.read_done(self.root_dir)
-    if done and done['total_frames'] >= self.config.total_frames:
-      return done
-    config = self.config
+    if run_layout.is_finished(self.root_dir, self.config.total_frames):
+      return run_layout.read_done(self.root_dir)
     target = self.total_updates if num_updates is None else min(num_updates,
                                                                 self.total_updates)
-    update = int(self.train_step.numpy())
-    if update:
-      logging.info('Resuming %s at update %d (%d frames)', self.root_dir, update,
-                   update * self.frames_per_update)
-    resumed_frames = update * self.frames_per_update
-    episodes_log = run_files.CsvLog(
-        os.path.join(self.root_dir, run_files.EPISODES_CSV), run_files.EPISODE_FIELDS,
-        resumed_frames)
-    eval_logs = {mode: run_files.CsvLog(
-        os.path.join(self.root_dir, run_files.eval_csv(mode)), run_files.EVAL_FIELDS,
-        resumed_frames) for mode in self.evaluators}
-    writer = tf.summary.create_file_writer(os.path.join(self.root_dir, 'train'))
-    schedule = config.schedule
-    progress = (stopping.Progress(config.total_frames, resumed_frames,
+    resumed_frames = self._update() * self.frames_per_update
+    if resumed_frames:
+      logging.info('Resuming %s at update %d (%d frames)', self.root_dir,
+                   self._update(), resumed_frames)
+    progress = (stopping.Progress(self.config.total_frames, resumed_frames,
                                   self.frames_per_step)
-                if schedule.progress else None)
-    seen_episodes = self.env.num_finished_episodes
-    time_step = self.tf_env.reset()
-    losses = {}
-    watch_mask = config.variant == 'joint'
-    stop = stopping.GracefulStop()
-    try:
-      with stop, writer.as_default():
-        self._write_settings_summaries(resumed_frames)
-        # An evaluation cut by a stop is redone: its rows were dropped or not written.
-        if self._evaluation_due(update) and not all(
-            log.has_frames(resumed_frames) for log in eval_logs.values()):
-          self._evaluate(update, eval_logs, writer)
-        last_time, last_update, paused = time.perf_counter(), update, 0.0
-        while update < target and not stop.requested and not self.lease.lost:
-          time_step, losses = self._iteration(time_step)
-          update = int(self.train_step.numpy())
-          frames = update * self.frames_per_update
-          new = self.env.num_finished_episodes - seen_episodes
-          seen_episodes = self.env.num_finished_episodes
-          if new:
-            records = self.env.finished_episodes(last=new)
-            self.history.add(records)
-            episodes_log.append([(frames, r.raw_return, r.agent_steps)
-                                 for r in records])
-          if watch_mask and update > config.mask.start_update:
-            self.mask_health.observe(update, float(losses['rollout_mask_mean']))
-          if update % schedule.summary_every == 0 or update == target:
-            now = time.perf_counter()
-            fps = (update - last_update) * self.frames_per_update / max(
-                now - last_time - paused, 1e-9)
-            self._write_scalars(losses, frames, fps)
-            if progress:
-              progress.update(frames, self.history.means().get('raw_return'))
-            last_time, last_update, paused = now, update, 0.0
-          if update % schedule.image_every == 0 and self.network.attention_module:
-            self._write_mask_images(time_step.observation, frames)
-          if self._evaluation_due(update):
-            started = time.perf_counter()
-            self._evaluate(update, eval_logs, writer)
-            paused += time.perf_counter() - started   # not training time
-            if progress:
-              progress.pause(time.perf_counter() - started)
-          if update % schedule.checkpoint_every == 0 and update < target:
-            self.checkpointer.save(global_step=self.train_step)
-        if (self.network.attention_module and update % schedule.image_every
-            and update > self.start_update):
-          # Every run ends with its mask in TensorBoard, however short.
-          self._write_mask_images(time_step.observation,
-                                  update * self.frames_per_update)
-    finally:
-      # Whatever stops the loop, the work done so far is kept.
-      self.checkpointer.save(global_step=self.train_step)
-      episodes_log.close()
-      for log in eval_logs.values():
-        log.close()
-      writer.flush()
-      if progress:
-        progress.close()
-    if stop.requested:
-      raise stopping.RunInterrupted(stop.requested, update, self.root_dir)
+                if self.config.schedule.progress else None)
+    with CsvLogs(self.root_dir, self.evaluators, resumed_frames) as logs, \
+        loop_core.TrainingLoop(self.root_dir, self.checkpointer, self._update,
+                               progress) as loop:
+      self._write_settings_summaries(resumed_frames)
+      self._redo_cut_evaluation(logs, resumed_frames)
+      time_step = self._train_until(target, loop, logs)
+      self._write_last_mask_images(time_step.observation)
     if self.lease.lost:
       raise run_lease.RunBusy(f'{self.root_dir}: another process took over this '
-                              f'run at update {update}; this one stopped')
-    result = {k: float(v) for k, v in losses.items()}
+                              f'run at update {self._update()}; this one stopped')
+    return self._finish(logs)
+
+  def _update(self) -> int:
+    """Updates done (the checkpointed counter)."""
+    return int(self.train_step.numpy())
+
+  def _redo_cut_evaluation(self, logs: 'CsvLogs', resumed_frames: int):
+    """An evaluation cut by a stop is played again: its rows were dropped or never
+    written."""
+    update = self._update()
+    if self._evaluation_due(update) and not all(
+        log.has_frames(resumed_frames) for log in logs.evaluations.values()):
+      self._evaluate(update, logs.evaluations)
+
+  def _train_until(self, target: int, loop: loop_core.TrainingLoop,
+                   logs: 'CsvLogs'):
+    """Collect-and-train iterations until `target` updates, a stop or a lost lease;
+    returns the time step the last rollout ended in."""
+    time_step = self.tf_env.reset()
+    self._seen_episodes = self.env.num_finished_episodes
+    self._speed = _Speedometer(self._update())
+    while self._update() < target and loop.running and not self.lease.lost:
+      time_step, self.losses = self._iteration(time_step)
+      self._record_update(logs)
+      self._periodic_work(target, time_step.observation, logs, loop)
+    return time_step
+
+  def _record_update(self, logs: 'CsvLogs'):
+    """The games the last rollout finished (history, episodes.csv) and the mask's
+    health."""
+    update = self._update()
+    new = self.env.num_finished_episodes - self._seen_episodes
+    self._seen_episodes = self.env.num_finished_episodes
+    if new:
+      records = self.env.finished_episodes(last=new)
+      self.history.add(records)
+      logs.episodes.append([(update * self.frames_per_update, r.raw_return,
+                             r.agent_steps) for r in records])
+    if (self.config.variant == config_lib.JOINT
+        and update > self.config.mask.start_update):
+      self.mask_health.observe(update, float(self.losses['rollout_mask_mean']))
+
+  def _periodic_work(self, target: int, observations, logs: 'CsvLogs',
+                     loop: loop_core.TrainingLoop):
+    """Summaries and progress, mask images, evaluation and checkpoints when due."""
+    schedule, update = self.config.schedule, self._update()
+    frames = update * self.frames_per_update
+    if loop_core.due(update, schedule.summary_every, target):
+      self._write_scalars(self.losses, frames,
+                          self._speed.rate(update) * self.frames_per_update)
+      if loop.progress:
+        loop.progress.update(frames, self.history.means().get('raw_return'))
+    if update % schedule.image_every == 0 and self.network.attention_module:
+      self._write_mask_images(observations, frames)
+    if self._evaluation_due(update):
+      started = time.perf_counter()
+      self._evaluate(update, logs.evaluations)
+      self._speed.pause(time.perf_counter() - started)   # not training time
+      if loop.progress:
+        loop.progress.pause(time.perf_counter() - started)
+    if update % schedule.checkpoint_every == 0 and update < target:
+      loop.save()
+
+  def _write_last_mask_images(self, observations):
+    """Every run ends with its mask in TensorBoard, however short."""
+    update = self._update()
+    if (self.network.attention_module and update % self.config.schedule.image_every
+        and update > self.start_update):
+      self._write_mask_images(observations, update * self.frames_per_update)
+
+  def _finish(self, logs: 'CsvLogs') -> Dict[str, Any]:
+    """The run's record; at the end of the budget also its policy and done.json."""
+    result = {k: float(v) for k, v in self.losses.items()}
     result.update({f'mean100_{k}': v for k, v in self.history.means().items()})
-    for mode, log in eval_logs.items():
-      result.update(log.last_mean(run_files.eval_group(mode)))
+    for mode, log in logs.evaluations.items():
+      result.update(log.last_mean(run_layout.eval_group(mode)))
     result.update(self.last_eval)
     if self.network.attention_module is not None:
       result.update(self.mask_health.record())
+    update = self._update()
     if update >= self.total_updates:
       self.save_policy()
       result.update(total_frames=self.config.total_frames, updates=update)
@@ -482,8 +491,8 @@ class A2CRun:
 
   def _write_scalars(self, losses, frames: int, fps: float):
     for name, value in losses.items():
-      if name == 'total' and not (self.config.variant == 'joint'
-                                  and self.config.mask.update == 'summed'):
+      if name == 'total' and not (self.config.variant == config_lib.JOINT
+                                  and self.config.mask.update == config_lib.SUMMED):
         continue              # the same as rl_total unless L_mask is summed in
       group = 'mask' if 'mask' in name else 'loss'
       tf.summary.scalar(f'{group}/{name}', value, frames)
@@ -521,7 +530,7 @@ class A2CRun:
         warnings.filterwarnings('ignore', message='Encoding a StructuredValue')
         saver = policy_saver.PolicySaver(self.agent.policy,
                                          train_step=self.train_step)
-        saver.save(os.path.join(self.root_dir, 'policy'))
+        saver.save(os.path.join(self.root_dir, run_layout.POLICY_DIR))
     finally:
       logging.set_verbosity(verbosity)
 
@@ -563,3 +572,40 @@ class MaskHealth(tf.Module):
             'mask_recovered_update': value(self.recovered_update)}
 
 
+class CsvLogs:
+  """A run's CSV logs, open while it trains: episodes.csv and one evaluation log
+  per mode (`run_files.CsvLog`, cut back to the checkpoint on opening)."""
+
+  def __init__(self, root_dir: str, modes, resumed_frames: int):
+    self.episodes = run_files.CsvLog(
+        os.path.join(root_dir, run_layout.EPISODES_CSV), run_files.EPISODE_FIELDS,
+        resumed_frames)
+    self.evaluations = {mode: run_files.CsvLog(
+        os.path.join(root_dir, run_layout.eval_csv(mode)), run_files.EVAL_FIELDS,
+        resumed_frames) for mode in modes}
+
+  def __enter__(self) -> 'CsvLogs':
+    return self
+
+  def __exit__(self, *exc_info) -> bool:
+    self.episodes.close()
+    for log in self.evaluations.values():
+      log.close()
+    return False
+
+
+class _Speedometer:
+  """Updates per second of training since the last reading, evaluation excluded."""
+
+  def __init__(self, update: int):
+    self._time, self._update, self._paused = time.perf_counter(), update, 0.0
+
+  def pause(self, seconds: float):
+    self._paused += seconds
+
+  def rate(self, update: int) -> float:
+    """Updates per second since the last call; starts the next interval."""
+    now = time.perf_counter()
+    rate = (update - self._update) / max(now - self._time - self._paused, 1e-9)
+    self._time, self._update, self._paused = now, update, 0.0
+    return rate

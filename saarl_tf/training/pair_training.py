@@ -10,22 +10,21 @@ from the same episode of one env, at most `max_gap` agent steps apart: one
 resume exactly (weights, Adam slots, step, and the pair sampler's random state).
 """
 
-import os
 import time
 from typing import Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
-from tf_agents.utils import common
 
 from saarl_tf import config as config_lib
 from saarl_tf import envs
 from saarl_tf import plots
+from saarl_tf import run_layout
 from saarl_tf.models import attention
 from saarl_tf.models import transporter as transporter_lib
-from saarl_tf.training import checkpoints
 from saarl_tf.training import frame_pairs
+from saarl_tf.training import loop_core
 from saarl_tf.training import stopping
 
 # loss_fn(model, source, target) -> (losses with a scalar 'total', model outputs).
@@ -93,11 +92,11 @@ def transporter_pair_loss(model, source, target):
 
 
 class PairTrainer(tf.Module):
-  """Adam on a pair loss over pairs drawn from a `FrameDataset`, in one `tf.function`."""
+  """An optimizer (Adam) on a pair loss over pairs drawn from a `FrameDataset`, in one `tf.function`."""
 
   def __init__(self, model: tf.keras.Model, loss_fn: PairLoss, dataset: FrameDataset,
-               batch_size: int, max_gap: int, learning_rate: float, clip_norm: float,
-               seed: int):
+               batch_size: int, max_gap: int,
+               optimizer: tf.keras.optimizers.Optimizer, seed: int):
     """Prepares training.
 
     Args:
@@ -108,7 +107,8 @@ class PairTrainer(tf.Module):
       batch_size: pairs per update.
       max_gap: pairs are at most this many agent steps apart, in one episode (the
         authors' code keeps each env's last 60 observations).
-      learning_rate, clip_norm: Adam's step size and global gradient-norm clip.
+      optimizer: the optimizer of the model's variables (the mask's:
+        `a2c.mask_adam`), as `A2CAgent` takes its own.
       seed: seeds the pair sampler.
 
     Raises:
@@ -127,7 +127,7 @@ class PairTrainer(tf.Module):
     self._pairs = tf.constant(np.stack([flat + pairs[:, 1], flat + pairs[:, 2]], 1))
     self._frames = tf.constant(
         dataset.frames.reshape(num_envs * num_steps, *dataset.frames.shape[2:], 1))
-    self.optimizer = tf.keras.optimizers.Adam(learning_rate, global_clipnorm=clip_norm)
+    self.optimizer = optimizer
     self.rng = tf.random.Generator.from_seed(seed)
     self.step = tf.Variable(0, dtype=tf.int64, name='step')
     model.create_variables()
@@ -195,7 +195,7 @@ def write_transporter_summaries(losses, source, target,
 
 def checkpointed_step(root_dir: str) -> int:
   """The step of `root_dir`'s newest checkpoint (its name's number), 0 if none."""
-  latest = tf.train.latest_checkpoint(os.path.join(root_dir, 'checkpoints'))
+  latest = tf.train.latest_checkpoint(run_layout.checkpoints_dir(root_dir))
   return int(latest.rsplit('-', 1)[1]) if latest else 0
 
 
@@ -206,20 +206,19 @@ def train_on_pairs(trainer: PairTrainer, root_dir: str, num_steps: int,
 
   Writes TensorBoard summaries to `root_dir/train` (`write_summaries(losses, source,
   target, outputs, step, images)`, plus speed) and checkpoints to
-  `root_dir/checkpoints` (every `checkpoint_every` steps and at the end). SIGTERM or
-  SIGINT ends it at the next step, with a checkpoint (`stopping.RunInterrupted`).
+  `root_dir/checkpoints` (every `checkpoint_every` steps and at any end, through
+  `loop_core.TrainingLoop`). SIGTERM or SIGINT ends it at the next step, with a
+  checkpoint (`stopping.RunInterrupted`).
 
   Returns:
     The loss terms of the last step, as floats.
   """
-  checkpointer = checkpoints.restoring_checkpointer(
-      os.path.join(root_dir, 'checkpoints'), max_to_keep=2,
-      model=trainer.model, optimizer=trainer.optimizer, rng=trainer.rng,
+  checkpointer = loop_core.checkpointer(
+      root_dir, model=trainer.model, optimizer=trainer.optimizer, rng=trainer.rng,
       step=trainer.step)
   start = int(trainer.step.numpy())
   if start:
     logging.info('Resumed training on pairs at step %d from %s', start, root_dir)
-  writer = tf.summary.create_file_writer(os.path.join(root_dir, 'train'))
   # Plain lines off a terminal, an ETA from this process's own speed (as A2C's).
   progress = (stopping.Progress(max(num_steps, 1), start, 1, unit='steps',
                                 rate_unit='updates/s',
@@ -227,32 +226,22 @@ def train_on_pairs(trainer: PairTrainer, root_dir: str, num_steps: int,
               if schedule.progress else None)
   losses = {}
   last_time, last_step = time.perf_counter(), start
-  stop = stopping.GracefulStop()
-  try:
-    with stop, writer.as_default():
-      while int(trainer.step.numpy()) < num_steps and not stop.requested:
-        losses, source, target, outputs = trainer.train_step()
-        step = int(trainer.step.numpy())
-        images = step % schedule.image_every == 0 or step == num_steps
-        if step % schedule.summary_every == 0 or step == num_steps:
-          now = time.perf_counter()
-          steps_per_second = (step - last_step) / max(now - last_time, 1e-9)
-          last_time, last_step = now, step
-          write_summaries(losses, source, target, outputs, step, images)
-          tf.summary.scalar('speed/steps_per_second', steps_per_second, step)
-          if progress:
-            progress.update(step, float(losses['total']))
-        elif images:
-          write_summaries(losses, source, target, outputs, step, images)
-        if step % schedule.checkpoint_every == 0 and step < num_steps:
-          checkpointer.save(global_step=step)
-  finally:
-    # Whatever ends the loop (a stop, an exception), the steps done are kept.
-    checkpointer.save(global_step=trainer.step.numpy())
-    writer.flush()
-    if progress:
-      progress.close()
-  if stop.requested:
-    raise stopping.RunInterrupted(stop.requested, int(trainer.step.numpy()),
-                                  root_dir)
+  step_fn = lambda: int(trainer.step.numpy())
+  with loop_core.TrainingLoop(root_dir, checkpointer, step_fn, progress) as loop:
+    while step_fn() < num_steps and loop.running:
+      losses, source, target, outputs = trainer.train_step()
+      step = step_fn()
+      images = loop_core.due(step, schedule.image_every, num_steps)
+      if loop_core.due(step, schedule.summary_every, num_steps):
+        now = time.perf_counter()
+        steps_per_second = (step - last_step) / max(now - last_time, 1e-9)
+        last_time, last_step = now, step
+        write_summaries(losses, source, target, outputs, step, images)
+        tf.summary.scalar('speed/steps_per_second', steps_per_second, step)
+        if progress:
+          progress.update(step, float(losses['total']))
+      elif images:
+        write_summaries(losses, source, target, outputs, step, images)
+      if step % schedule.checkpoint_every == 0 and step < num_steps:
+        loop.save()
   return {name: float(value) for name, value in losses.items()}

@@ -1,18 +1,11 @@
 """The files of an A2C run directory, read and written in one place.
 
 Through `saarl_tf.storage` (`tf.io.gfile`), so a run directory may be on shared or
-object storage; TensorFlow loads only when a file is touched.
-
-The layout (docs/ARCHITECTURE.md has the whole of it):
-  config.json     the run's settings (`config.A2CConfig`), the precision it resolved
-                  to, the package version and the git commit of the code that ran it
-  episodes.csv    every finished training game: frames when it ended, raw score,
-                  agent steps
-  eval.csv        every evaluation game started as training's are (mode noop): frames
-                  and update of the evaluation, game index, raw score, agent steps
-  eval_<mode>.csv the same for another evaluation mode (eval_sticky.csv)
-  done.json       written last, when the whole budget is done: final losses and
-                  scores, the last evaluation, when the mask collapsed and recovered
+object storage; TensorFlow loads only when a file is touched. Their names and where
+they lie are `saarl_tf.run_layout`'s: the settings and starts (config.json), every
+finished training game (episodes.csv: frames when it ended, raw score, agent steps),
+every evaluation game per mode (eval.csv, eval_<mode>.csv: frames and update of the
+evaluation, game index, raw score, agent steps) and the end record (done.json).
 
 CSV logs are appended as the run goes and cut back to the checkpoint on resume, so a
 row is never lost nor counted twice; JSON files are written aside and renamed.
@@ -29,12 +22,9 @@ import numpy as np
 
 from saarl_tf import config as config_lib
 from saarl_tf import provenance
+from saarl_tf import run_layout
 from saarl_tf import storage
 
-CONFIG_JSON = 'config.json'
-EPISODES_CSV = 'episodes.csv'
-EVAL_CSV = 'eval.csv'
-DONE_JSON = 'done.json'
 EPISODE_FIELDS = ('frames', 'raw_return', 'agent_steps')
 EVAL_FIELDS = ('frames', 'update', 'game', 'raw_return', 'agent_steps')
 
@@ -111,26 +101,13 @@ def _complete_rows(path: str, text: str, fields: Sequence[str]) -> list:
 
 def read_episodes(root_dir: str) -> np.ndarray:
   """A run's finished games: float64 [E, 3] of (frames, raw_return, agent_steps)."""
-  return _read_csv(os.path.join(root_dir, EPISODES_CSV), EPISODE_FIELDS)
-
-
-def eval_group(mode: str) -> str:
-  """An evaluation mode's (config.EVAL_MODES) name in files and TensorBoard: `eval`
-  for noop, the record's mode, so that runs from before the modes read as they were
-  written; `eval_<mode>` otherwise (its CSV, TensorBoard group, done.json prefix and
-  results.csv kind)."""
-  return 'eval' if mode == 'noop' else f'eval_{mode}'
-
-
-def eval_csv(mode: str) -> str:
-  """The evaluation log of `mode`: eval.csv, eval_sticky.csv."""
-  return eval_group(mode) + '.csv'
+  return _read_csv(os.path.join(root_dir, run_layout.EPISODES_CSV), EPISODE_FIELDS)
 
 
 def read_evaluations(root_dir: str, mode: str = 'noop') -> np.ndarray:
   """A run's evaluation games of `mode`: float64 [E, 5] of (frames, update, game,
   raw_return, agent_steps), in the order played; [0, 5] if it has none."""
-  return _read_csv(os.path.join(root_dir, eval_csv(mode)), EVAL_FIELDS)
+  return _read_csv(os.path.join(root_dir, run_layout.eval_csv(mode)), EVAL_FIELDS)
 
 
 # Two games with the same score whose lengths differ by at most this many agent steps
@@ -174,12 +151,12 @@ def _read_csv(path: str, fields: Sequence[str]) -> np.ndarray:
 
 def write_config(root_dir: str, settings: Dict[str, Any]):
   """Records a run's settings (and provenance) in config.json."""
-  storage.write_json(os.path.join(root_dir, CONFIG_JSON), settings)
+  storage.write_json(os.path.join(root_dir, run_layout.CONFIG_JSON), settings)
 
 
 def read_config(root_dir: str) -> Optional[Dict[str, Any]]:
   """A run's recorded settings, or None if it has none."""
-  return storage.read_json(os.path.join(root_dir, CONFIG_JSON))
+  return storage.read_json(os.path.join(root_dir, run_layout.CONFIG_JSON))
 
 
 # What may differ when a run resumes: how long it runs (upwards only) and how often
@@ -278,17 +255,7 @@ def record_start(root_dir: str, settings: Dict[str, Any], start: Dict[str, Any],
   write_config(root_dir, record)
 
 
-def read_done(root_dir: str) -> Optional[Dict[str, Any]]:
-  """A finished run's done.json, or None if the run has not finished."""
-  return storage.read_json(os.path.join(root_dir, DONE_JSON))
-
-
 def write_done(root_dir: str, record: Dict[str, Any]):
   """Marks a run finished: its final scores and losses in done.json."""
-  storage.write_json(os.path.join(root_dir, DONE_JSON), record)
+  storage.write_json(os.path.join(root_dir, run_layout.DONE_JSON), record)
 
-
-def finished_frames(root_dir: str) -> int:
-  """The frame budget a run finished with, or 0 if it has not finished."""
-  done = read_done(root_dir)
-  return int(done['total_frames']) if done else 0

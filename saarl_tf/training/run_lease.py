@@ -25,9 +25,9 @@ import time
 from typing import Any, Dict, Optional
 import uuid
 
+from saarl_tf import run_layout
 from saarl_tf import storage
 
-LEASE_JSON = 'lease.json'
 RENEW_EVERY = 30.0      # seconds between renewals
 EXPIRES_AFTER = 300.0   # seconds without renewal after which another host may take it
 SETTLE = 2.0            # seconds a non-local lease is left before it is read back
@@ -68,7 +68,7 @@ class Lease:
   def __init__(self, root_dir: str, renew_every: float = RENEW_EVERY,
                expires_after: float = EXPIRES_AFTER, settle: float = SETTLE):
     self.root_dir = root_dir
-    self.path = os.path.join(root_dir, LEASE_JSON)
+    self.path = os.path.join(root_dir, run_layout.LEASE_JSON)
     self._renew_every = renew_every
     self._expires_after = expires_after
     self._settle = settle

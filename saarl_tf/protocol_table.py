@@ -1,0 +1,38 @@
+"""The paper's three RL protocols as a table: names, games, variants, mask games.
+
+TensorFlow-free (layer 0), so that the launcher lists and checks protocol names
+without loading the code that runs them (`experiments/protocols.py`).
+"""
+
+import dataclasses
+from typing import Tuple
+
+from saarl_tf import config as config_lib
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+  """What one of the paper's protocols runs by default."""
+  name: str
+  title: str
+  games: Tuple[str, ...]
+  variants: Tuple[str, ...]
+  mask_games: Tuple[str, ...] = ()   # pre-train a mask on these (for `frozen`)
+
+
+PROTOCOLS = {
+    'single_task': Protocol(
+        'single_task', 'Single-task: A2C vs attention A2C (Figure 2)',
+        ('MsPacman', 'Assault', 'Asteroids', 'Carnival'),
+        (config_lib.BASELINE, config_lib.JOINT)),
+    'multi_task': Protocol(
+        'multi_task', 'Multi-task: universal frozen mask (Figure 3)',
+        config_lib.UNIVERSAL_MASK_GAMES,
+        (config_lib.BASELINE, config_lib.JOINT, config_lib.FROZEN),
+        mask_games=config_lib.UNIVERSAL_MASK_GAMES),
+    'transfer': Protocol(
+        'transfer', 'Transfer: a JourneyEscape mask, frozen (Figure 4)',
+        ('Asteroids', 'Carnival'), (config_lib.BASELINE, config_lib.FROZEN),
+        mask_games=('JourneyEscape',)),
+}
+PROTOCOL_NAMES = tuple(PROTOCOLS)
