@@ -4,6 +4,7 @@ import glob
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from saarl_tf import config as config_lib
