@@ -191,7 +191,7 @@ def export_mask(model: attention.SelfSupervisedAttention, export_dir: str,
 def is_export(path: str) -> bool:
   """Whether `path` holds a mask export (rather than a pre-training checkpoint)."""
   return tf.io.gfile.exists(os.path.join(path, run_layout.SAVED_MODEL)) and \
-      tf.io.gfile.exists(os.path.join(path, 'assets', METADATA_FILE))
+      tf.io.gfile.exists(os.path.join(path, run_layout.EXPORT_ASSETS_DIR, METADATA_FILE))
 
 
 def load_attention(path: str,
@@ -252,7 +252,7 @@ def read_metadata(export_dir: str) -> Dict[str, Any]:
   Raises:
     ValueError: `export_dir` is not a saarl_tf mask export.
   """
-  path = os.path.join(export_dir, 'assets', METADATA_FILE)
+  path = os.path.join(export_dir, run_layout.EXPORT_ASSETS_DIR, METADATA_FILE)
   if not (tf.io.gfile.exists(os.path.join(export_dir, run_layout.SAVED_MODEL))
           and tf.io.gfile.exists(path)):
     raise ValueError(f'{export_dir!r} is not a saarl_tf mask export: expected '

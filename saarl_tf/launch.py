@@ -211,7 +211,7 @@ def _pretrain_config(games) -> config_lib.PretrainConfig:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
-  root_dir = _ROOT_DIR.value or os.path.join('runs', _EXPERIMENT.value)
+  root_dir = _ROOT_DIR.value or run_layout.default_root_dir(_EXPERIMENT.value)
   try:
     if _EXPERIMENT.value in _WRITES_ROOT_DIR:
       _check_writable(root_dir)          # before anything is built
@@ -291,7 +291,8 @@ def _run_protocols(root_dir: str):
           protocol_table.PROTOCOLS[name], _absolute(directory), _a2c_config(game=''),
           _pretrain_config(games=()), games=_GAMES.value or None,
           seeds=[int(seed) for seed in _SEEDS.value],
-          export_root=_absolute(_EXPORT_DIR.value or 'export'), executor=executor)
+          export_root=_absolute(_EXPORT_DIR.value or run_layout.DEFAULT_EXPORT_ROOT),
+          executor=executor)
       print(f'{name}: {paths["csv"]}, {paths["figure"]}, {paths["summary"]}')
   finally:
     executor.close()
@@ -372,7 +373,8 @@ def _run_export():
   # pylint: disable=g-import-not-at-top
   from saarl_tf import export
   from saarl_tf.experiments import export_mask
-  export_dir = _EXPORT_DIR.value or os.path.join('export', 'mask')
+  export_dir = _EXPORT_DIR.value or os.path.join(run_layout.DEFAULT_EXPORT_ROOT,
+                                                 'mask')
   pretrain = _pretrain_config(games=())
   export_mask.export_from_checkpoint(_CHECKPOINT.value, export_dir,
                                 eval_frames=pretrain.eval_frames,

@@ -54,9 +54,14 @@ KEYPOINTS_MD = 'keypoints.md'        # the keypoint comparison's table
 KEYPOINTS_CSV = 'keypoints.csv'
 TRANSPORTER_RUN_DIR = 'transporter'  # the keypoint comparison's Transporter run
 
-# A mask export (`export.py`).
+# A mask export (`export.py`): the SavedModel, its metadata among its assets.
 SAVED_MODEL = 'saved_model.pb'
+EXPORT_ASSETS_DIR = 'assets'
 EXPORT_METADATA_JSON = 'mask_metadata.json'
+
+# Where the command line puts things unless told: runs/<experiment>, export/<name>.
+DEFAULT_RUNS_ROOT = 'runs'
+DEFAULT_EXPORT_ROOT = 'export'
 
 
 def eval_group(mode: str) -> str:
@@ -70,6 +75,16 @@ def eval_group(mode: str) -> str:
 def eval_csv(mode: str) -> str:
   """The evaluation log of `mode`: eval.csv, eval_sticky.csv."""
   return eval_group(mode) + '.csv'
+
+
+def default_root_dir(experiment: str) -> str:
+  """`--root_dir`'s default: runs/<experiment>."""
+  return os.path.join(DEFAULT_RUNS_ROOT, experiment)
+
+
+def protocol_export_dir(export_root: str, protocol: str) -> str:
+  """Where a protocol's pre-trained mask is exported: <export_root>/<protocol>_mask."""
+  return os.path.join(export_root, f'{protocol}_mask')
 
 
 def mask_overlay_png(game: str) -> str:

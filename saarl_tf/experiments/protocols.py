@@ -65,7 +65,7 @@ def prepare_mask(protocol: protocol_table.Protocol, root_dir: str,
   if export_root:
     from saarl_tf.experiments import export_mask  # pylint: disable=g-import-not-at-top
     export_mask.export_from_checkpoint(
-        checkpoints, os.path.join(export_root, f'{protocol.name}_mask'),
+        checkpoints, run_layout.protocol_export_dir(export_root, protocol.name),
         eval_frames=0, eval_seed=pretrain.quality_seed)
   return checkpoints
 
@@ -76,7 +76,7 @@ def run_protocol(protocol: protocol_table.Protocol,
                  pretrain: config_lib.PretrainConfig,
                  games: Optional[Sequence[str]] = None,
                  seeds: Sequence[int] = (0, 1, 2, 3, 4),
-                 export_root: Optional[str] = 'export',
+                 export_root: Optional[str] = run_layout.DEFAULT_EXPORT_ROOT,
                  executor: Optional[Any] = None) -> Dict[str, str]:
   """Runs (or resumes) every game x variant x seed of the protocol, then reports.
 
