@@ -128,3 +128,22 @@ def test_fewer_than_three_seeds_estimate_no_interval():
 def test_runs_are_grouped_by_what_makes_them_differ(settings, label):
   config = config_lib.from_dict(config_lib.A2CConfig, settings)
   assert report.variant_label(config) == label
+
+
+def test_a_table_without_baseline_runs_says_so_instead_of_nan():
+  """Runs evaluated in a mode the baseline runs never were (sticky, since
+  2026-12-02) get no ratio and no P: the table says why."""
+  three = np.array([[1., 2.], [3., 4.], [5., 6.]])
+  none = np.full((3, 2), np.nan)                 # the baseline runs have no games
+  table = report.EvalTable('sticky actions',
+                           {('G', 'baseline'): none, ('G', 'joint'): three},
+                           {('G', 'baseline'): np.full(3, np.nan),
+                            ('G', 'joint'): np.ones(3)}, np.arange(2), 10)
+  summary = report.summary_markdown(
+      'T', ['G'], ['baseline', 'joint'],
+      {('G', 'baseline'): three, ('G', 'joint'): three}, [table],
+      {('G', 'baseline'): [0, 1, 2], ('G', 'joint'): [0, 1, 2]}, 1000)
+  sticky = _table(summary, 'Evaluation games, sticky actions')
+  assert [row[1] for row in sticky] == ['joint']
+  assert 'nan' not in ' '.join(sticky[0])
+  assert sticky[0][4] == sticky[0][-2] == 'no baseline runs'

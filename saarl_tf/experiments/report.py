@@ -278,10 +278,11 @@ def summary_markdown(title: str, games: Sequence[str], variants: Sequence[str],
     lines[-1] += (' Distinct games: per evaluation, how many different games it held '
                   '(games of one score whose lengths are within '
                   f'{run_files.SAME_GAME_STEPS} agent steps, a replay shifted by its '
-                  'opening no-ops, count once), the mean over a run\'s evaluations. Evaluation modes: no-op starts, games '
-                  'started as in training (up to 30 no-ops; the paper\'s and this '
-                  'record\'s mode before 2026-12-02); sticky actions, the same with '
-                  'sticky actions in the evaluation envs only.')
+                  'opening no-ops, count once), the mean over a run\'s evaluations. '
+                  'Evaluation modes: no-op starts, games started as in training '
+                  '(up to 30 no-ops; the paper\'s and this record\'s mode before '
+                  '2026-12-02); sticky actions, the same with sticky actions in the '
+                  'evaluation envs only.')
   with warnings.catch_warnings():   # NaN curves: runs that finished no game
     warnings.simplefilter('ignore', RuntimeWarning)
     tables = [('Training games', _TRAINING, (),
@@ -295,6 +296,9 @@ def summary_markdown(title: str, games: Sequence[str], variants: Sequence[str],
     for heading, shown, extra, measures in tables:
       lines += _table_lines(heading, shown, extra, measures, games, variants, seeds)
   return '\n'.join(lines) + '\n'
+
+
+_NO_BASELINE = 'no baseline runs'
 
 
 def _table_lines(heading: str, shown, extra, measures, games, variants,
@@ -320,11 +324,12 @@ def _table_lines(heading: str, shown, extra, measures, games, variants,
       cells = []
       for _, key in shown:
         mean, text = _with_ci(ours[key])
-        ratio = mean / np.mean(base[key]) if base is not None else np.nan
-        cells += [text, f'{ratio:.2f}']
+        # No baseline run in this table (e.g. none evaluated in this mode): said.
+        cells += [text, f'{mean / np.mean(base[key]):.2f}' if base is not None
+                  else _NO_BASELINE]
       cells.append('-' if variant == config_lib.BASELINE else
                    _improvement(ours[compared], base[compared])
-                   if base is not None else 'nan')
+                   if base is not None else _NO_BASELINE)
       if extra:
         cells.append(_with_ci(ours[extra[1]])[1])
       seed_list = ','.join(str(seed) for seed in seeds[(game, variant)])
