@@ -80,16 +80,16 @@ def read_run(directory: str, game: Optional[str] = None,
   Raises:
     ValueError: the directory holds no config.json and they are not given.
   """
-  settings = run_files.read_config(directory) or {}
+  settings = run_files.read_config(directory)
+  config = config_lib.from_dict(config_lib.A2CConfig, settings) if settings else None
   if game is None or variant is None or seed is None:
-    if not settings:
+    if config is None:
       raise ValueError(f'{directory} is not a run directory: it holds no '
                        f'{run_layout.CONFIG_JSON}')
-    config = config_lib.from_dict(config_lib.A2CConfig, settings)
     game, variant, seed = config.game, variant_label(config), config.seed
   return RunLogs(game, variant, int(seed), run_files.read_episodes(directory),
                  run_files.read_evaluations(directory, 'noop'),
-                 int(settings.get('total_frames', 0)),
+                 config.total_frames if config else 0,
                  run_files.read_evaluations(directory, 'sticky'))
 
 
