@@ -268,8 +268,8 @@ def bench_executors(cpus_per_run: float) -> Dict[str, Dict[str, float]]:
       in_flight = 0
       while process.poll() is None:
         # root/runs/<protocol>/ is each protocol's root (`--experiment=all`).
-        runs = glob.glob(run_layout.run_dir(os.path.join(root, run_layout.RUNS_DIR, '*'),
-                                            '*', '*', '*'))
+        protocol_roots = os.path.join(root, run_layout.RUNS_DIR, '*')
+        runs = glob.glob(run_layout.run_dir(protocol_roots, '*', '*', '*'))
         in_flight = max(in_flight, sum(
             os.path.exists(os.path.join(run, run_layout.CONFIG_JSON))
             and not os.path.exists(os.path.join(run, run_layout.DONE_JSON))

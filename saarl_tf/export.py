@@ -191,7 +191,8 @@ def export_mask(model: attention.SelfSupervisedAttention, export_dir: str,
 def is_export(path: str) -> bool:
   """Whether `path` holds a mask export (rather than a pre-training checkpoint)."""
   return tf.io.gfile.exists(os.path.join(path, run_layout.SAVED_MODEL)) and \
-      tf.io.gfile.exists(os.path.join(path, run_layout.EXPORT_ASSETS_DIR, METADATA_FILE))
+      tf.io.gfile.exists(os.path.join(path, run_layout.EXPORT_ASSETS_DIR,
+                                      METADATA_FILE))
 
 
 def load_attention(path: str,
@@ -300,6 +301,11 @@ class MaskLayer(tf.keras.layers.Layer):
     """The export's variables (frozen), e.g. to check that they never change."""
     return list(self._mask.variables)
 
+  # Python checks on static shapes only: nothing for AutoGraph to convert. A host's
+  # tf.function (tf-agents' train step) converted it otherwise, and the converted
+  # zero-argument super() then failed in a later Keras build ("KeyError:
+  # '__class__'", seen in the full test suite).
+  @tf.autograph.experimental.do_not_convert
   def __call__(self, observations, *args, **kwargs):
     # Checked before Keras' __call__, which would wrap the error in several lines.
     observations = tf.convert_to_tensor(observations)
@@ -310,7 +316,7 @@ class MaskLayer(tf.keras.layers.Layer):
           f'MaskLayer expects uint8 observations [batch, {geometry.FRAME_SIZE}, '
           f'{geometry.FRAME_SIZE}, channels]; got {observations.dtype.name} '
           f'{shape.as_list() if shape.rank is not None else shape}')
-    return super().__call__(observations, *args, **kwargs)
+    return super(MaskLayer, self).__call__(observations, *args, **kwargs)
 
   def call(self, observations):
     """uint8 [B, 84, 84, C] -> float32 [B, h, w] in [0, 1]."""

@@ -106,8 +106,9 @@ def run(config: config_lib.KeypointsConfig, root_dir: str) -> List[Dict]:
   if config.mask_checkpoint:
     mask_model = export.load_attention(config.mask_checkpoint)
   else:
-    mask_model, _ = pretrain_mask.run(config.pretrain, run_layout.mask_run_dir(root_dir),
+    mask_model, _ = pretrain_mask.run(config.pretrain,
+                                      run_layout.mask_run_dir(root_dir),
                                       dataset)
-  transporter = train_transporter(config, dataset,
-                                  os.path.join(root_dir, run_layout.TRANSPORTER_RUN_DIR))
+  transporter = train_transporter(
+      config, dataset, os.path.join(root_dir, run_layout.TRANSPORTER_RUN_DIR))
   return compare(mask_model, transporter, config, root_dir)

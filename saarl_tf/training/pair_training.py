@@ -92,7 +92,8 @@ def transporter_pair_loss(model, source, target):
 
 
 class PairTrainer(tf.Module):
-  """An optimizer (Adam) on a pair loss over pairs drawn from a `FrameDataset`, in one `tf.function`."""
+  """An optimizer (Adam) on a pair loss over pairs drawn from a `FrameDataset`, in
+  one `tf.function`."""
 
   def __init__(self, model: tf.keras.Model, loss_fn: PairLoss, dataset: FrameDataset,
                batch_size: int, max_gap: int,
