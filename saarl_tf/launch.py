@@ -323,9 +323,10 @@ def _run_a2c(root_dir: str):
   # Both checks read JSON only: a refused or finished run loads no TensorFlow model
   # and writes nothing.
   run_files.check_settings(root_dir, config_lib.to_dict(config))
-  if run_layout.is_finished(root_dir, config.total_frames):
+  done = run_layout.finished_record(root_dir, config.total_frames)
+  if done:
     print('Already finished. ', end='')
-    _print_a2c_result(config, root_dir, run_layout.read_done(root_dir))
+    _print_a2c_result(config, root_dir, done)
     return
   from saarl_tf.training import a2c_training  # pylint: disable=g-import-not-at-top
   _print_a2c_result(config, root_dir, a2c_training.train(config, root_dir))

@@ -138,10 +138,17 @@ def finished_frames(directory: str) -> int:
   return int(done['total_frames']) if done else 0
 
 
+def finished_record(directory: str, total_frames: int) -> Optional[Dict[str, Any]]:
+  """The done.json of the A2C run in `directory` if it finished a budget of at least
+  `total_frames` (a run finished with a larger budget is read, not redone), else
+  None; the file is read once."""
+  done = read_done(directory)
+  return done if done and int(done['total_frames']) >= total_frames else None
+
+
 def is_finished(directory: str, total_frames: int) -> bool:
-  """Whether the A2C run in `directory` finished a budget of at least
-  `total_frames` (a run finished with a larger budget is read, not redone)."""
-  return finished_frames(directory) >= total_frames
+  """Whether `finished_record` has a record."""
+  return finished_record(directory, total_frames) is not None
 
 
 def mask_is_trained(directory: str) -> bool:

@@ -28,6 +28,8 @@ def test_a_run_is_finished_only_for_a_budget_it_reached(tmp_path):
   assert run_layout.is_finished(str(tmp_path), 400)
   assert run_layout.is_finished(str(tmp_path), 300)      # a larger budget is read
   assert not run_layout.is_finished(str(tmp_path), 401)
+  assert run_layout.finished_record(str(tmp_path), 400) == {'total_frames': 400}
+  assert run_layout.finished_record(str(tmp_path), 401) is None
 
 
 def test_checkpoint_and_export_directories_are_told_apart(tmp_path):

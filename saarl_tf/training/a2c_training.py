@@ -216,8 +216,9 @@ def append_bootstrap_state(rollout: trajectory.Trajectory,
 def train(config: config_lib.A2CConfig, root_dir: str) -> Dict[str, Any]:
   """Runs (or resumes) the A2C run in `root_dir` to its budget; returns its done.json
   record. A finished run is not redone."""
-  if run_layout.is_finished(root_dir, config.total_frames):
-    return run_layout.read_done(root_dir)
+  done = run_layout.finished_record(root_dir, config.total_frames)
+  if done:
+    return done
   run = A2CRun(config, root_dir)
   try:
     return run.run()
@@ -382,8 +383,9 @@ class A2CRun:
       The last losses, the mean raw return/length of the last 100 games, the last
       evaluation and, with a mask, when it collapsed and recovered.
     """
-    if run_layout.is_finished(self.root_dir, self.config.total_frames):
-      return run_layout.read_done(self.root_dir)
+    done = run_layout.finished_record(self.root_dir, self.config.total_frames)
+    if done:
+      return done
     target = self.total_updates if num_updates is None else min(num_updates,
                                                                 self.total_updates)
     resumed_frames = self._update() * self.frames_per_update
@@ -460,9 +462,10 @@ class A2CRun:
     if self._evaluation_due(update):
       started = time.perf_counter()
       self._evaluate(update, logs.evaluations)
-      self._speed.pause(time.perf_counter() - started)   # not training time
+      seconds = time.perf_counter() - started             # not training time
+      self._speed.pause(seconds)
       if loop.progress:
-        loop.progress.pause(time.perf_counter() - started)
+        loop.progress.pause(seconds)
     if update % schedule.checkpoint_every == 0 and update < target:
       loop.save()
 
