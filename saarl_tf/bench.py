@@ -7,6 +7,11 @@ r"""Throughput benchmarks: `python -m saarl_tf.bench --what=env|train|executors`
          `--sb3_python=/path/to/python` (an interpreter that has stable-baselines3,
          PyTorch and absl-py), Stable-Baselines3's A2C on the same game and settings
          is measured beside them, for comparison.
+  profile  where one update's time goes: one variant's training loop under
+         TensorFlow's profiler; each op's thread time is charged to a part of the
+         update (the environment step, the actor-critic, the mask generator and its
+         layer norms, the encoder, the decoder, the optimizers), forward and backward
+         apart, per update; the trace stays in `--trace_dir` for TensorBoard.
   executors  the wall-clock of the smoke protocols (launch/smoke.flags) run one after
          another (`--executor=local`) and as Ray tasks (`--executor=ray`, with
          `--cpus_per_run`), each from a fresh process and a fresh root directory.
@@ -26,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 from absl import app
 from absl import flags
@@ -38,7 +43,8 @@ from saarl_tf import run_layout
 from saarl_tf.models import precisions
 
 _WHAT = flags.DEFINE_enum('what', 'env',
-                          ['env', 'train', 'executors', 'train_one', 'sb3_one'],
+                          ['env', 'train', 'profile', 'executors', 'train_one',
+                           'sb3_one'],
                           'Which benchmark to run (train_one: one variant, sb3_one: '
                           'Stable-Baselines3; both internal).')
 _UPDATES = flags.DEFINE_integer('updates', 100, 'train: A2C updates per round.')
@@ -50,6 +56,9 @@ _JSON = flags.DEFINE_bool('json', False, 'Print one JSON object instead of a tab
 config_lib.define_flags(flags.FLAGS, config_lib.A2CConfig,
                         only=('variant', 'num_envs', 'precision', 'mask_pairs'))
 _CPUS_PER_RUN = flags.DEFINE_float('cpus_per_run', 1, 'executors: CPUs per Ray task.')
+_TRACE_DIR = flags.DEFINE_string('trace_dir', None, 'profile: where the TensorFlow '
+                                 'trace is kept (default: a temporary directory, '
+                                 'deleted).')
 _SB3_PYTHON = flags.DEFINE_string('sb3_python', None, 'train: a Python interpreter with '
                                   'stable-baselines3, to measure its A2C beside ours.')
 
@@ -130,29 +139,37 @@ def bench_env(game: str, num_envs: int, steps: int, rounds: int) -> Dict[str, fl
   return rates
 
 
-def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
-                    rounds: int, precision: str, mask_pairs: int) -> Dict[str, float]:
-  """Agent steps/s of one A2C variant's training loop (5-step rollouts), median of
-  `rounds` rounds of `updates` updates after a warm-up, and peak RSS in MiB."""
+def _training_run(root: str, game: str, variant: str, num_envs: int,
+                  precision: str, mask_pairs: int):
+  """An A2C run in `root` as the training benchmarks measure it: the training loop
+  alone (no evaluation games, no checkpoints, no progress line), warmed up (its
+  update traced). Returns (run, config)."""
   # pylint: disable=g-import-not-at-top
   import tensorflow as tf
   from saarl_tf.models import attention
   from saarl_tf.training import a2c_training
+  mask_checkpoint = None
+  if variant == config_lib.FROZEN:
+    module = attention.SelfSupervisedAttention()
+    module.create_variables()
+    mask_checkpoint = run_layout.mask_run_dir(root)
+    tf.train.Checkpoint(model=module).save(os.path.join(mask_checkpoint, 'ckpt'))
+  config = config_lib.replace(
+      config_lib.A2CConfig(), game=game, variant=variant, num_envs=num_envs,
+      total_frames=10**12, mask_checkpoint=mask_checkpoint, precision=precision,
+      **{'mask.pairs': mask_pairs, 'eval.every': 0,
+         'schedule.checkpoint_every': 10**9, 'schedule.progress': False})
+  run = a2c_training.A2CRun(config, os.path.join(root, 'run'))
+  run.run(20)   # warm-up: traces the update
+  return run, config
+
+
+def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
+                    rounds: int, precision: str, mask_pairs: int) -> Dict[str, float]:
+  """Agent steps/s of one A2C variant's training loop (5-step rollouts), median of
+  `rounds` rounds of `updates` updates after a warm-up, and peak RSS in MiB."""
   with tempfile.TemporaryDirectory() as root:
-    mask_checkpoint = None
-    if variant == config_lib.FROZEN:
-      module = attention.SelfSupervisedAttention()
-      module.create_variables()
-      mask_checkpoint = run_layout.mask_run_dir(root)
-      tf.train.Checkpoint(model=module).save(os.path.join(mask_checkpoint, 'ckpt'))
-    # The training loop alone: no evaluation games, no checkpoints, no progress bar.
-    config = config_lib.replace(
-        config_lib.A2CConfig(), game=game, variant=variant, num_envs=num_envs,
-        total_frames=10**12, mask_checkpoint=mask_checkpoint, precision=precision,
-        **{'mask.pairs': mask_pairs, 'eval.every': 0,
-           'schedule.checkpoint_every': 10**9, 'schedule.progress': False})
-    run = a2c_training.A2CRun(config, os.path.join(root, 'run'))
-    run.run(20)   # warm-up: traces the train step
+    run, config = _training_run(root, game, variant, num_envs, precision, mask_pairs)
 
     def train_round():
       run.run(int(run.train_step.numpy()) + updates)
@@ -161,6 +178,91 @@ def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
     run.close()
   return {'agent_steps_per_s': rate, 'peak_rss_mib': _peak_rss_mib(),
           'precision': precisions.resolve(precision)}
+
+
+# The parts of an update an op is charged to, by the name scopes Keras and the agent
+# give it, first match wins ('gradient_tape/' marks the backward pass).
+PROFILE_PARTS = (
+    ('environment step (Python + emulator)', ('EagerPyFunc', 'PyFunc')),
+    ('decoder', ('decoder/',)),
+    ('mask generator layer norms', ('mask_generator/convs/norm',)),
+    ('mask generator', ('mask_generator/',)),
+    ('encoder', ('encoder/',)),
+    ('actor-critic', ('conv0/', 'conv1/', 'conv2/', 'hidden/', 'logits/', 'value/',
+                      'flatten/')),
+    ('optimizers', ('RMSprop/', 'Adam/')),
+)
+# Ops that only run other ops (loops, conditionals, function calls): their events
+# span their children's, which are counted themselves.
+_CONTAINER_OPS = ('While', 'StatelessWhile', 'If', 'StatelessIf', 'PartitionedCall',
+                  'StatefulPartitionedCall', 'Case', 'StatelessCase')
+
+
+def profile_part(event_name: str) -> Optional[str]:
+  """The part of an update a TensorFlow op event belongs to.
+
+  Args:
+    event_name: a profiler event of a TensorFlow op, 'scope/.../name:OpType'.
+
+  Returns:
+    '<part> forward' or '<part> backward' (a part of `PROFILE_PARTS`, or 'other'),
+    or None for an event that is not an op's own work (executor bookkeeping, ops that
+    only contain other ops).
+  """
+  name, _, op_type = event_name.rpartition(':')
+  if not name or '::' in event_name or op_type in _CONTAINER_OPS:
+    return None
+  backward = 'gradient_tape/' in name
+  for part, markers in PROFILE_PARTS:
+    if any(marker in name or marker == op_type for marker in markers):
+      return part if part.startswith('environment') else (
+          f'{part} {"backward" if backward else "forward"}')
+  return f'other {"backward" if backward else "forward"}'
+
+
+def bench_profile(game: str, variant: str, num_envs: int, updates: int,
+                  precision: str, mask_pairs: int,
+                  trace_dir: Optional[str] = None) -> Dict[str, Any]:
+  """Where the time of one variant's update goes, from TensorFlow's profiler.
+
+  Returns:
+    'wall_ms_per_update': the loop's wall-clock per update while profiled;
+    'thread_ms_per_update': {part: ms of TensorFlow threads' time per update}, summed
+    over threads (2 busy threads for 10 ms count 20 ms), largest first;
+    'busy_threads': their sum over the wall-clock (the mean number of busy threads);
+    'precision', 'updates' and 'trace_dir' (None once deleted).
+  """
+  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
+  from tensorflow.tsl.profiler.protobuf import xplane_pb2
+  with tempfile.TemporaryDirectory() as root:
+    run, _ = _training_run(root, game, variant, num_envs, precision, mask_pairs)
+    trace = trace_dir or os.path.join(root, 'trace')
+    first = int(run.train_step.numpy())
+    tf.profiler.experimental.start(trace)
+    start = time.perf_counter()
+    run.run(first + updates)
+    wall = time.perf_counter() - start
+    tf.profiler.experimental.stop()
+    run.close()
+    parts = {}
+    for path in tf.io.gfile.glob(os.path.join(trace, 'plugins', 'profile', '*',
+                                              '*.xplane.pb')):
+      space = xplane_pb2.XSpace.FromString(tf.io.gfile.GFile(path, 'rb').read())
+      for plane in space.planes:
+        for line in plane.lines:
+          if not line.name.startswith('tf_Compute'):
+            continue
+          for event in line.events:
+            part = profile_part(plane.event_metadata[event.metadata_id].name)
+            if part:
+              parts[part] = parts.get(part, 0.0) + event.duration_ps / 1e9 / updates
+  total = sum(parts.values())
+  return {'wall_ms_per_update': wall * 1000 / updates,
+          'thread_ms_per_update': dict(sorted(parts.items(), key=lambda kv: -kv[1])),
+          'busy_threads': total / (wall * 1000 / updates),
+          'precision': precisions.resolve(precision), 'updates': updates,
+          'trace_dir': trace_dir}
 
 
 # What the Stable-Baselines3 interpreter needs (module, package): SB3's Atari wrappers
@@ -303,6 +405,24 @@ def main(argv):
     print(json.dumps({'variant': flags.FLAGS.variant, **bench_train_one(
         _GAME.value, flags.FLAGS.variant, flags.FLAGS.num_envs, _UPDATES.value,
         _ROUNDS.value, flags.FLAGS.precision, flags.FLAGS.mask_pairs)}))
+    return
+  if _WHAT.value == 'profile':
+    record = bench_profile(_GAME.value, flags.FLAGS.variant, flags.FLAGS.num_envs,
+                           _UPDATES.value, flags.FLAGS.precision,
+                           flags.FLAGS.mask_pairs, _TRACE_DIR.value)
+    if _JSON.value:
+      print(json.dumps({'benchmark': 'profile', 'game': _GAME.value,
+                        'variant': flags.FLAGS.variant,
+                        'num_envs': flags.FLAGS.num_envs, **record}))
+      return
+    print(f'{_GAME.value}, {flags.FLAGS.variant}, {flags.FLAGS.num_envs} envs, '
+          f'precision {record["precision"]}, {record["updates"]} updates profiled: '
+          f'{record["wall_ms_per_update"]:.1f} ms per update, '
+          f'{record["busy_threads"]:.2f} TensorFlow threads busy on average')
+    total = sum(record['thread_ms_per_update'].values())
+    print(f'{"part of the update":<44}{"thread-ms":>10}{"share":>8}')
+    for part, ms in record['thread_ms_per_update'].items():
+      print(f'{part:<44}{ms:>10.1f}{ms / total:>8.0%}')
     return
   if _WHAT.value == 'sb3_one':
     print(json.dumps(bench_sb3_one(_GAME.value, flags.FLAGS.num_envs, _UPDATES.value,

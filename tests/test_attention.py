@@ -201,13 +201,18 @@ def test_mask_generator_layer_norms_use_pytorchs_epsilon():
   assert all(tuple(norm.axis) == (1, 2, 3) for norm in norms)
 
 
-def test_our_layer_norm_equals_keras_values_and_gradients():
-  """attention.LayerNormalization (three plain passes in float32) against the Keras
-  layer it replaces, with the same random gamma and beta: outputs and gradients for
-  inputs and weights agree within float32 rounding."""
+@pytest.mark.parametrize('dtype, tolerance', [('float32', 1e-4),
+                                              ('mixed_bfloat16', 3e-2)])
+def test_our_layer_norm_equals_keras_values_and_gradients(dtype, tolerance):
+  """attention.LayerNormalization (plain passes in float32, its gradient in closed
+  form) against the Keras layer it replaces, with the same random gamma and beta:
+  outputs and gradients for inputs and weights agree within float32 rounding (and
+  within bfloat16's under the mixed policy, where both compute in bfloat16 around
+  the normalisation)."""
   x = tf.random.stateless_normal([4, 9, 9, 32], [3, 0]) * 3.0 + 1.0
-  ours = attention.LayerNormalization(axis=[1, 2, 3], epsilon=1e-5)
-  theirs = tf.keras.layers.LayerNormalization(axis=[1, 2, 3], epsilon=1e-5)
+  ours = attention.LayerNormalization(axis=[1, 2, 3], epsilon=1e-5, dtype=dtype)
+  theirs = tf.keras.layers.LayerNormalization(axis=[1, 2, 3], epsilon=1e-5,
+                                              dtype=dtype)
   ours.build(x.shape)
   theirs.build(x.shape)
   for a, b, seed in ((ours.gamma, theirs.gamma, 1), (ours.beta, theirs.beta, 2)):
@@ -220,11 +225,20 @@ def test_our_layer_norm_equals_keras_values_and_gradients():
     with tf.GradientTape() as tape:
       tape.watch(x)
       y = layer(x)
-      loss = tf.reduce_sum(y * weights)
+      loss = tf.reduce_sum(tf.cast(y, tf.float32) * weights)
     results.append((y, *tape.gradient(loss, [x, layer.gamma, layer.beta])))
   for got, want in zip(*results):
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    assert got.dtype == want.dtype
+    got, want = tf.cast(got, tf.float32), tf.cast(want, tf.float32)
+    scale = max(1.0, float(tf.reduce_max(tf.abs(want))))
+    np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance * scale)
   assert [w.name for w in ours.weights] != [] and len(ours.weights) == 2
+
+
+def test_our_layer_norm_refuses_other_axes_in_one_line():
+  with pytest.raises(ValueError, match=r'^LayerNormalization normalises over axis '
+                     r'\[1, 2, 3\] only, got axis=-1$'):
+    attention.LayerNormalization(axis=-1)
 
 
 def _one_pass_reference(model, source, target):

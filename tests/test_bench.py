@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from saarl_tf import bench
+
 
 @pytest.mark.slow
 def test_train_benchmark_of_one_variant_reports_rate_memory_and_precision():
@@ -31,3 +33,48 @@ def test_the_sb3_benchmark_names_what_its_interpreter_lacks():
   assert line.startswith(f'the Stable-Baselines3 interpreter {sys.executable} lacks ')
   assert 'stable-baselines3' in line and 'torch' in line
   assert 'pip install' in line and '"opencv-python-headless<4.11"' in line
+
+
+@pytest.mark.parametrize('event, part', [
+    ('ActorCriticNetwork/conv1/Relu:_MklNativeFusedConv2D', 'actor-critic forward'),
+    ('gradient_tape/conv0/Conv2D/Conv2DBackpropFilter:_MklNativeConv2DBackpropFilter',
+     'actor-critic backward'),
+    ('mask_generator/convs/norm0/Mean:Mean', 'mask generator layer norms forward'),
+    ('gradient_tape/mask_generator/convs/conv1/Conv2D/Conv2DBackpropInput:'
+     '_MklNativeConv2DBackpropInput', 'mask generator backward'),
+    ('self_supervised_attention/decoder/deconvs/deconv2/conv/BiasAdd:_MklNativeFusedConv2D',
+     'decoder forward'),
+    ('self_supervised_attention/encoder/convs/conv0/Relu:_MklNativeFusedConv2D',
+     'encoder forward'),
+    ('RMSprop/update/ResourceApplyRMSProp:ResourceApplyRMSProp', 'optimizers forward'),
+    ('driver_loop/TFPyEnvironment_step/EagerPyFunc:EagerPyFunc',
+     'environment step (Python + emulator)'),
+    ('truediv_1:Mul', 'other forward'),
+    ('ExecutorState::Process', None),
+    ('driver_loop/while:While', None),
+])
+def test_the_profile_charges_each_op_to_its_part_of_the_update(event, part):
+  assert bench.profile_part(event) == part
+
+
+@pytest.mark.slow
+def test_the_profile_of_a_joint_update_finds_the_attention_modules_parts():
+  """A real profiled joint run (sprites): the decoder, mask generator and its layer
+  norms, the encoder, the actor-critic and the environment each take time, forward and
+  backward where there is a backward; the parts add up to the threads' busy time."""
+  result = subprocess.run(
+      [sys.executable, '-m', 'saarl_tf.bench', '--what=profile', '--variant=joint',
+       '--game=Sprites', '--num_envs=4', '--updates=3', '--precision=float32',
+       '--mask_pairs=2', '--json'],
+      capture_output=True, text=True, timeout=300, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  record = json.loads(result.stdout.strip().splitlines()[-1])
+  parts = record['thread_ms_per_update']
+  for part in ('decoder', 'mask generator', 'mask generator layer norms', 'encoder',
+               'actor-critic'):
+    for direction in ('forward', 'backward'):
+      assert parts.get(f'{part} {direction}', 0) > 0, (part, direction, parts)
+  assert parts['environment step (Python + emulator)'] > 0
+  assert record['busy_threads'] == pytest.approx(
+      sum(parts.values()) / record['wall_ms_per_update'])
+  assert record['precision'] == 'float32' and record['updates'] == 3
