@@ -181,7 +181,8 @@ def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
 
 
 # The parts of an update an op is charged to, by the name scopes Keras and the agent
-# give it, first match wins ('gradient_tape/' marks the backward pass).
+# give it, first match wins ('gradient_tape/' marks the backward pass: a custom
+# gradient's ops would need a scope of their own to be told apart).
 PROFILE_PARTS = (
     ('environment step (Python + emulator)', ('EagerPyFunc', 'PyFunc')),
     ('decoder', ('decoder/',)),

@@ -40,6 +40,8 @@ def test_the_sb3_benchmark_names_what_its_interpreter_lacks():
     ('gradient_tape/conv0/Conv2D/Conv2DBackpropFilter:_MklNativeConv2DBackpropFilter',
      'actor-critic backward'),
     ('mask_generator/convs/norm0/Mean:Mean', 'mask generator layer norms forward'),
+    ('gradient_tape/mask_generator/convs/norm0/mul_1/Sum:Sum',
+     'mask generator layer norms backward'),
     ('gradient_tape/mask_generator/convs/conv1/Conv2D/Conv2DBackpropInput:'
      '_MklNativeConv2DBackpropInput', 'mask generator backward'),
     ('self_supervised_attention/decoder/deconvs/deconv2/conv/BiasAdd:_MklNativeFusedConv2D',

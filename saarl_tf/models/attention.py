@@ -83,46 +83,6 @@ def preprocess_frames(observations: tf.Tensor) -> tf.Tensor:
   return tf.cast(observations[..., -1:], tf.float32) / 255.0
 
 
-def _normalise(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor,
-               epsilon: float) -> tf.Tensor:
-  """Layer normalisation of each example over all its axes, with a closed-form gradient.
-
-  Args:
-    x: float32 [B, H, W, C].
-    gamma, beta: float32 [H, W, C].
-    epsilon: added to the variance.
-
-  Returns:
-    float32 [B, H, W, C]: (x - mean) / sqrt(variance + epsilon) * gamma + beta, the
-    mean and the (centred) variance taken over each example's H, W, C.
-  """
-  axes = [1, 2, 3]
-
-  @tf.custom_gradient
-  def normalise(x, gamma, beta):
-    mean = tf.reduce_mean(x, axis=axes, keepdims=True)
-    centred = x - mean
-    variance = tf.reduce_mean(tf.square(centred), axis=axes, keepdims=True)
-    scale = tf.math.rsqrt(variance + epsilon)
-    normalised = centred * scale
-
-    def gradient(upstream):
-      # With g = upstream * gamma and x^ the normalised input, over each example:
-      # dx = scale (g - mean(g) - x^ mean(g x^)); gamma's and beta's gradients sum
-      # over the batch. Four element-wise passes where TensorFlow's derivative of
-      # the forward's ops takes about twice as many.
-      weighted = upstream * gamma
-      mean_weighted = tf.reduce_mean(weighted, axis=axes, keepdims=True)
-      mean_projected = tf.reduce_mean(weighted * normalised, axis=axes, keepdims=True)
-      dx = scale * (weighted - mean_weighted - normalised * mean_projected)
-      return (dx, tf.reduce_sum(upstream * normalised, axis=0),
-              tf.reduce_sum(upstream, axis=0))
-
-    return normalised * gamma + beta, gradient
-
-  return normalise(x, gamma, beta)
-
-
 class LayerNormalization(tf.keras.layers.LayerNormalization):
   """Keras' layer normalisation over [H, W, C], computed in float32 with plain ops.
 
@@ -130,25 +90,19 @@ class LayerNormalization(tf.keras.layers.LayerNormalization):
   layer it subclasses, so checkpoints and exports load either way; only `call`
   differs. Keras 2.15 reshapes the batch into one fused batch-norm call and builds
   gamma/beta around it; here the mean, the centred variance and the affine map are
-  three element-wise passes (the mask generator's forward and backward pass, 96
-  frames, mixed bfloat16, idle 2-core EPYC: 32.7 -> 29.3 ms), and the backward pass is
-  the closed form (`_normalise`): `python -m saarl_tf.bench --what=profile` of the
-  joint update, twice each, interleaved, two science runs beside it: thread time
-  629 / 671 -> 624 / 622 ms per update, the layer norms' backward no longer among
-  the costs. Equal to the Keras layer within float32 rounding, values and gradients
-  (tests/test_attention).
+  three element-wise passes. The mask generator's forward and backward pass (96
+  frames, mixed bfloat16, idle 2-core EPYC): 32.7 -> 29.3 ms. Equal to the Keras layer within float32 rounding (tests/test_attention).
   """
-
-  def __init__(self, axis=(1, 2, 3), **kwargs):
-    super().__init__(axis=axis, **kwargs)
-    if not isinstance(self.axis, (list, tuple)) or tuple(self.axis) != (1, 2, 3):
-      raise ValueError(f'LayerNormalization normalises over axis [1, 2, 3] only, '
-                       f'got axis={self.axis}')
 
   def call(self, inputs):
     """inputs: [B, H, W, C] in the compute dtype -> the same shape and dtype."""
-    outputs = _normalise(tf.cast(inputs, tf.float32), tf.cast(self.gamma, tf.float32),
-                         tf.cast(self.beta, tf.float32), self.epsilon)
+    x = tf.cast(inputs, tf.float32)
+    mean = tf.reduce_mean(x, axis=self.axis, keepdims=True)
+    centred = x - mean
+    variance = tf.reduce_mean(tf.square(centred), axis=self.axis, keepdims=True)
+    scale = tf.math.rsqrt(variance + self.epsilon)
+    outputs = centred * scale * tf.cast(self.gamma, tf.float32) + tf.cast(
+        self.beta, tf.float32)
     return tf.cast(outputs, inputs.dtype)
 
 
