@@ -389,67 +389,70 @@ def bench_executors(cpus_per_run: float) -> Dict[str, Dict[str, float]]:
   return results
 
 
-def main(argv):
-  del argv
-  if _WHAT.value == 'executors':
-    results = bench_executors(_CPUS_PER_RUN.value)
-    if _JSON.value:
-      print(json.dumps({'benchmark': 'executors', 'cpus': os.cpu_count(),
-                        'cpus_per_run': _CPUS_PER_RUN.value, **results}))
-      return
-    print(f'launch/smoke.flags (every protocol, tiny budget), {os.cpu_count()} CPUs')
-    for name, record in results.items():
-      print(f'--executor={name:<6}{record["seconds"]:>8.1f} s wall-clock, '
-            f'{record["runs_in_flight"]} run(s) in flight')
+def _main_executors():
+  results = bench_executors(_CPUS_PER_RUN.value)
+  if _JSON.value:
+    print(json.dumps({'benchmark': 'executors', 'cpus': os.cpu_count(),
+                      'cpus_per_run': _CPUS_PER_RUN.value, **results}))
     return
-  if _WHAT.value == 'train_one':
-    print(json.dumps({'variant': flags.FLAGS.variant, **bench_train_one(
-        _GAME.value, flags.FLAGS.variant, flags.FLAGS.num_envs, _UPDATES.value,
-        _ROUNDS.value, flags.FLAGS.precision, flags.FLAGS.mask_pairs)}))
+  print(f'launch/smoke.flags (every protocol, tiny budget), {os.cpu_count()} CPUs')
+  for name, record in results.items():
+    print(f'--executor={name:<6}{record["seconds"]:>8.1f} s wall-clock, '
+          f'{record["runs_in_flight"]} run(s) in flight')
+
+
+def _main_train_one():
+  print(json.dumps({'variant': flags.FLAGS.variant, **bench_train_one(
+      _GAME.value, flags.FLAGS.variant, flags.FLAGS.num_envs, _UPDATES.value,
+      _ROUNDS.value, flags.FLAGS.precision, flags.FLAGS.mask_pairs)}))
+
+
+def _main_sb3_one():
+  print(json.dumps(bench_sb3_one(_GAME.value, flags.FLAGS.num_envs, _UPDATES.value,
+                                 _ROUNDS.value)))
+
+
+def _main_profile():
+  record = bench_profile(_GAME.value, flags.FLAGS.variant, flags.FLAGS.num_envs,
+                         _UPDATES.value, flags.FLAGS.precision,
+                         flags.FLAGS.mask_pairs, _TRACE_DIR.value)
+  if _JSON.value:
+    print(json.dumps({'benchmark': 'profile', 'game': _GAME.value,
+                      'variant': flags.FLAGS.variant,
+                      'num_envs': flags.FLAGS.num_envs, **record}))
     return
-  if _WHAT.value == 'profile':
-    record = bench_profile(_GAME.value, flags.FLAGS.variant, flags.FLAGS.num_envs,
-                           _UPDATES.value, flags.FLAGS.precision,
-                           flags.FLAGS.mask_pairs, _TRACE_DIR.value)
-    if _JSON.value:
-      print(json.dumps({'benchmark': 'profile', 'game': _GAME.value,
-                        'variant': flags.FLAGS.variant,
-                        'num_envs': flags.FLAGS.num_envs, **record}))
-      return
-    print(f'{_GAME.value}, {flags.FLAGS.variant}, {flags.FLAGS.num_envs} envs, '
-          f'precision {record["precision"]}, {record["updates"]} updates profiled: '
-          f'{record["wall_ms_per_update"]:.1f} ms per update, '
-          f'{record["busy_threads"]:.2f} TensorFlow threads busy on average')
-    total = sum(record['thread_ms_per_update'].values())
-    print(f'{"part of the update":<44}{"thread-ms":>10}{"share":>8}')
-    for part, ms in record['thread_ms_per_update'].items():
-      print(f'{part:<44}{ms:>10.1f}{ms / total:>8.0%}')
+  print(f'{_GAME.value}, {flags.FLAGS.variant}, {flags.FLAGS.num_envs} envs, '
+        f'precision {record["precision"]}, {record["updates"]} updates profiled: '
+        f'{record["wall_ms_per_update"]:.1f} ms per update, '
+        f'{record["busy_threads"]:.2f} TensorFlow threads busy on average')
+  total = sum(record['thread_ms_per_update'].values())
+  print(f'{"part of the update":<44}{"thread-ms":>10}{"share":>8}')
+  for part, ms in record['thread_ms_per_update'].items():
+    print(f'{part:<44}{ms:>10.1f}{ms / total:>8.0%}')
+
+
+def _main_train():
+  results = bench_train(_GAME.value, flags.FLAGS.num_envs, _UPDATES.value,
+                        _ROUNDS.value, _STEPS.value, flags.FLAGS.precision,
+                        flags.FLAGS.mask_pairs, _SB3_PYTHON.value)
+  mask_pairs = flags.FLAGS.mask_pairs or flags.FLAGS.num_envs
+  if _JSON.value:
+    print(json.dumps({'benchmark': 'train', 'game': _GAME.value,
+                      'num_envs': flags.FLAGS.num_envs, 'cpus': os.cpu_count(),
+                      'mask_pairs': mask_pairs, **results}))
     return
-  if _WHAT.value == 'sb3_one':
-    print(json.dumps(bench_sb3_one(_GAME.value, flags.FLAGS.num_envs, _UPDATES.value,
-                                   _ROUNDS.value)))
-    return
-  if _WHAT.value == 'train':
-    results = bench_train(_GAME.value, flags.FLAGS.num_envs, _UPDATES.value,
-                          _ROUNDS.value, _STEPS.value, flags.FLAGS.precision,
-                          flags.FLAGS.mask_pairs, _SB3_PYTHON.value)
-    if _JSON.value:
-      print(json.dumps({'benchmark': 'train', 'game': _GAME.value,
-                        'num_envs': flags.FLAGS.num_envs, 'cpus': os.cpu_count(),
-                        'mask_pairs': flags.FLAGS.mask_pairs or flags.FLAGS.num_envs,
-                        **results}))
-      return
-    precision = results['baseline']['precision']
-    print(f'{_GAME.value}, {flags.FLAGS.num_envs} envs, 5-step rollouts, median of '
-          f'{_ROUNDS.value} rounds x {_UPDATES.value} updates, {os.cpu_count()} CPUs, '
-          f'precision {precision}, joint mask pairs {flags.FLAGS.mask_pairs or flags.FLAGS.num_envs}')
-    print(f'{"":<30}{"agent steps/s":>14}{"frames/s":>10}{"of raw":>8}'
-          f'{"peak RSS":>10}')
-    for name, record in results.items():
-      print(f'{name:<30}{record["agent_steps_per_s"]:>14,.0f}'
-            f'{record["frames_per_s"]:>10,.0f}{record["of_raw"]:>8.0%}'
-            f'{record["peak_rss_mib"]:>7,.0f} MiB')
-    return
+  print(f'{_GAME.value}, {flags.FLAGS.num_envs} envs, 5-step rollouts, median of '
+        f'{_ROUNDS.value} rounds x {_UPDATES.value} updates, {os.cpu_count()} CPUs, '
+        f'precision {results["baseline"]["precision"]}, joint mask pairs {mask_pairs}')
+  print(f'{"":<30}{"agent steps/s":>14}{"frames/s":>10}{"of raw":>8}'
+        f'{"peak RSS":>10}')
+  for name, record in results.items():
+    print(f'{name:<30}{record["agent_steps_per_s"]:>14,.0f}'
+          f'{record["frames_per_s"]:>10,.0f}{record["of_raw"]:>8.0%}'
+          f'{record["peak_rss_mib"]:>7,.0f} MiB')
+
+
+def _main_env():
   results = {
       'benchmark': _WHAT.value, 'game': _GAME.value, 'num_envs': flags.FLAGS.num_envs,
       **bench_env(_GAME.value, flags.FLAGS.num_envs, _STEPS.value, _ROUNDS.value),
@@ -467,6 +470,16 @@ def main(argv):
     ratio = (f'{results[key + "_ratio"]:>8.0%} of raw'
              if key + '_ratio' in results else '')
     print(f'{label:<42}{results[key]:>14,.0f}{4 * results[key]:>10,.0f}{ratio}')
+
+
+_MAINS = {'env': _main_env, 'train': _main_train, 'profile': _main_profile,
+          'executors': _main_executors, 'train_one': _main_train_one,
+          'sb3_one': _main_sb3_one}
+
+
+def main(argv):
+  del argv
+  _MAINS[_WHAT.value]()
 
 
 if __name__ == '__main__':
