@@ -363,7 +363,8 @@ def _run_play():
                       config.scale, strip)
   for record in records:
     print(f'game {record.game + 1}: score {record.raw_return:g} in '
-          f'{record.agent_steps} agent steps')
+          f'{record.agent_steps} agent steps; action {record.top_action} in '
+          f'{record.top_action_share:.0%} of them')
   scores = [record.raw_return for record in records]
   print(f'{player.label}: mean score {sum(scores) / len(scores):.1f} over '
         f'{len(scores)} games' + (f'; video {config.video}' if config.video else '')

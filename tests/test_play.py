@@ -36,12 +36,25 @@ def _recording(player: play.Player, actions: list) -> play.Player:
   return player._replace(act=act)
 
 
+def _assert_top_actions(records, actions):
+  """Each game's record names its most frequent action and that action's share of
+  the game's steps, as counted from the actions the player chose."""
+  start = 0
+  for record in records:
+    counts = np.bincount(np.concatenate(actions[start:start + record.agent_steps]))
+    assert counts[record.top_action] == counts.max()
+    assert record.top_action_share == counts.max() / record.agent_steps
+    start += record.agent_steps
+  assert start == len(actions)
+
+
 @pytest.mark.slow
 def test_play_plays_complete_games_with_raw_scores_and_one_video_frame_per_step(
     tmp_path):
   """A joint run's policy plays two whole MsPacman games (all 3 lives); each score is
   the sum of the emulator's raw rewards (replayed on an env that does not clip),
-  and the MP4, read back with imageio, has one frame per agent step played."""
+  each record names the game's most frequent action and its share of the steps, and
+  the MP4, read back with imageio, has one frame per agent step played."""
   run_dir = _trained_run(str(tmp_path / 'run'))
   actions = []
   player = _recording(play.run_player(run_dir, 'sample'), actions)
@@ -58,6 +71,7 @@ def test_play_plays_complete_games_with_raw_scores_and_one_video_frame_per_step(
   # The screen is 3x 210x160 and the mask's colour scale stands to its right.
   assert frames.shape[1] >= 630 and frames.shape[2] > 480
 
+  _assert_top_actions(records, actions)
   start = 0
   for game, record in enumerate(records):
     reference = atari.AtariEnvironment('MsPacman', num_envs=1, seed=7 + game,
@@ -142,13 +156,17 @@ def test_a_video_path_we_cannot_encode_is_refused_in_one_line():
 
 def test_a_baseline_run_plays_sprites_into_a_gif_with_one_frame_per_step(tmp_path):
   """Without a mask there is no colour scale; a GIF (Pillow) has one frame per step,
-  and the strip holds the first game's frames every `every` steps."""
+  the strip holds the first game's frames every `every` steps, and each game's
+  record counts its most frequent action."""
   run_dir = _trained_run(str(tmp_path / 'run'), game='Sprites', variant='baseline')
   player = play.run_player(run_dir, 'greedy')
   assert player.label == 'Sprites baseline seed 0, update 40, greedy'  # 1 frame per step
   video = str(tmp_path / 'sprites.gif')
   strip = play.Strip(str(tmp_path / 'docs' / 'strip.png'), every=2, count=3)
-  records = play.play(player, num_games=3, seed=0, video=video, scale=2, strip=strip)
+  actions = []
+  records = play.play(_recording(player, actions), num_games=3, seed=0, video=video,
+                      scale=2, strip=strip)
+  _assert_top_actions(records, actions)
   frames = iio.imread(video)
   assert frames.shape[0] == sum(record.agent_steps for record in records)
   # The strip: the first game's frames at steps 0, 2 and 4, side by side.

@@ -11,12 +11,15 @@ so far.
 Game g is played from env seed `seed + g`; `seed` also seeds sampled actions. Scores
 are raw (unclipped) game scores, the sum of the emulator's rewards over all lives; the
 environment's episodic life (a life loss ends the agent's episode) is the run's own,
-as in training.
+as in training. Each game's record also says how often its most frequent action was
+chosen: a greedy policy that repeats one action (Carnival and Asteroids at 4M frames,
+`results/README.md`) plays the same few games whatever the evaluation mode.
 
 tf-agents' `PyDriver` stops at episode ends, which with episodic life are life
 losses; a game here ends only with the game over, so the loop is written out.
 """
 
+import collections
 import os
 from typing import Callable, List, NamedTuple, Optional
 
@@ -41,10 +44,13 @@ _MACRO_BLOCK = 16
 
 
 class GameRecord(NamedTuple):
-  """One game played: its raw score (all lives) and agent steps (= video frames)."""
+  """One game played: its raw score (all lives), agent steps (= video frames), and its
+  most frequent action with the share of the agent steps it was chosen in."""
   game: int
   raw_return: float
   agent_steps: int
+  top_action: int
+  top_action_share: float
 
 
 class Player(NamedTuple):
@@ -145,8 +151,10 @@ def play(player: Player, num_games: int, seed: int, video: Optional[str] = None,
       env.reseed(seed + game)
       time_step = env.reset()
       finished, steps, score = env.num_finished_episodes, 0, 0.0
+      actions = collections.Counter()
       while env.num_finished_episodes == finished:
         action, mask = player.act(time_step)
+        actions[int(np.asarray(action).reshape(-1)[0])] += 1
         still = (strip is not None and game == 0 and steps % strip.every == 0
                  and len(stills) < strip.count)
         if writer is not None or still:
@@ -161,7 +169,9 @@ def play(player: Player, num_games: int, seed: int, video: Optional[str] = None,
         steps += 1
         score = float(env.game_scores[0])
       record = env.finished_episodes(last=1)[0]
-      records.append(GameRecord(game, record.raw_return, record.agent_steps))
+      top_action, count = actions.most_common(1)[0]
+      records.append(GameRecord(game, record.raw_return, record.agent_steps,
+                                top_action, count / steps))
       logging.info('Game %d: score %g in %d agent steps', game, record.raw_return,
                    record.agent_steps)
   finally:
