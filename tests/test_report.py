@@ -81,6 +81,7 @@ def test_summary_gives_ratios_late_evaluations_and_probability_of_improvement():
   table = report.EvalTable(
       'no-op starts', {('G', 'baseline'): base_evals, ('G', 'joint'): worse_evals},
       {('G', 'baseline'): np.array([1., 2., 3.]), ('G', 'joint'): np.ones(3)},
+      {('G', 'baseline'): [0, 1, 2], ('G', 'joint'): [0, 1, 2]},
       np.arange(evaluations), 10)
   summary = report.summary_markdown(
       'T', ['G'], ['baseline', 'joint'],
@@ -106,6 +107,7 @@ def test_fewer_than_three_seeds_estimate_no_interval():
   two = np.array([[1., 2.], [3., 4.]])
   table = report.EvalTable('no-op starts', {('G', 'baseline'): two, ('G', 'joint'): two},
                            {('G', 'baseline'): np.ones(2), ('G', 'joint'): np.ones(2)},
+                           {('G', 'baseline'): [0, 1], ('G', 'joint'): [0, 1]},
                            np.arange(2), 10)
   summary = report.summary_markdown(
       'T', ['G'], ['baseline', 'joint'],
@@ -130,15 +132,51 @@ def test_runs_are_grouped_by_what_makes_them_differ(settings, label):
   assert report.variant_label(config) == label
 
 
+def _run(variant, seed, scores, sticky_scores=()):
+  """A run's logs: training games, and evaluations of 2 games at frames 10, 20 with
+  no-op starts (`scores`, one per evaluation) and, if given, sticky actions."""
+  def evaluations(per_evaluation):
+    return np.array([[10.0 * (i + 1), i + 1, game, score, 100]
+                     for i, score in enumerate(per_evaluation) for game in (0, 1)]
+                    ).reshape(-1, 5)
+  episodes = np.array([[5.0, 1.0, 50], [15.0, 2.0, 50], [25.0, 3.0, 50]])
+  return report.RunLogs('G', variant, seed, episodes, evaluations(scores), 30,
+                        evaluations(sticky_scores))
+
+
+def test_a_mode_table_holds_only_the_runs_that_played_that_mode():
+  """Runs from before sticky evaluation (seeds 0-2) beside runs with it (seeds 3-4)
+  in one variant: the sticky table lists seeds 3 and 4 only, with their mean and a
+  ratio to the baseline's sticky runs, no NaN; the no-op table keeps all five seeds."""
+  runs = [_run(variant, seed, [1.0, 2.0] if variant == 'baseline' else [3.0, 5.0],
+               [4.0, 4.0] if seed >= 3 and variant == 'baseline' else
+               [8.0, 12.0] if seed >= 3 else ())
+          for variant in ('baseline', 'joint') for seed in range(5)]
+  grid = np.array([10.0, 20.0, 30.0])
+  training = {(run.game, run.variant): None for run in runs}
+  noop, sticky = (report.eval_table(mode, runs, training) for mode in ('noop', 'sticky'))
+  assert sticky.seeds == {('G', 'baseline'): [3, 4], ('G', 'joint'): [3, 4]}
+  assert noop.seeds[('G', 'joint')] == [0, 1, 2, 3, 4]
+  curves = {key: np.tile(grid, (5, 1)) for key in training}
+  summary = report.summary_markdown(
+      'T', ['G'], ['baseline', 'joint'], curves, [noop, sticky],
+      {key: list(range(5)) for key in training}, 30)
+  rows = _table(summary, 'Evaluation games, sticky actions')
+  assert [row[2] for row in rows] == ['3,4', '3,4']
+  assert rows[1][3] == '12.00 (n = 2, no CI)'             # last evaluation of seeds 3, 4
+  assert rows[1][8] == f'{10.0 / 4.0:.2f}'                # eval AUC: 10 vs 4
+  assert 'nan' not in summary
+  assert [row[2] for row in _table(summary, 'Evaluation games, no-op starts')] == [
+      '0,1,2,3,4'] * 2
+
+
 def test_a_table_without_baseline_runs_says_so_instead_of_nan():
   """Runs evaluated in a mode the baseline runs never were (sticky, since
   2026-12-02) get no ratio and no P: the table says why."""
   three = np.array([[1., 2.], [3., 4.], [5., 6.]])
-  none = np.full((3, 2), np.nan)                 # the baseline runs have no games
-  table = report.EvalTable('sticky actions',
-                           {('G', 'baseline'): none, ('G', 'joint'): three},
-                           {('G', 'baseline'): np.full(3, np.nan),
-                            ('G', 'joint'): np.ones(3)}, np.arange(2), 10)
+  table = report.EvalTable('sticky actions', {('G', 'joint'): three},
+                           {('G', 'joint'): np.ones(3)}, {('G', 'joint'): [0, 1, 2]},
+                           np.arange(2), 10)
   summary = report.summary_markdown(
       'T', ['G'], ['baseline', 'joint'],
       {('G', 'baseline'): three, ('G', 'joint'): three}, [table],

@@ -170,18 +170,22 @@ def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
 
 
 class EvalTable(NamedTuple):
-  """One evaluation mode's games in a report.
+  """One evaluation mode's games in a report, of the runs that played the mode (runs
+  from before a mode existed have none of its games: left out, not counted as NaN).
 
   label: what the mode is ('no-op starts').
-  curves: (game, variant) -> float [S, V] mean score per evaluation, at `frames`.
+  curves: (game, variant) -> float [S, V] mean score per evaluation, at `frames`, for
+    each (game, variant) with a run that played the mode.
   distinct: (game, variant) -> float [S] each run's mean number of distinct games
     per evaluation (`run_files.distinct_games`).
+  seeds: (game, variant) -> the S seeds of those runs.
   frames: float [V] the frames of every run's evaluations.
   games: games per evaluation (the most any evaluation held).
   """
   label: str
   curves: Dict[Tuple[str, str], np.ndarray]
   distinct: Dict[Tuple[str, str], np.ndarray]
+  seeds: Dict[Tuple[str, str], List[int]]
   frames: np.ndarray
   games: int
 
@@ -191,16 +195,20 @@ def eval_table(mode: str, runs: Sequence[RunLogs],
   """The evaluation games of `mode` of `runs`, per (game, variant) of `groups`."""
   frames = np.unique(np.concatenate(
       [run.evaluations_of(mode)[:, 0] for run in runs] + [np.zeros(0)]))
-  curves, distinct = {}, {}
+  curves, distinct, seeds = {}, {}, {}
   for key in groups:
-    group = [run.evaluations_of(mode) for run in runs
-             if (run.game, run.variant) == key]
-    curves[key] = np.stack([curves_lib.eval_curve(evals, frames) for evals in group])
-    distinct[key] = np.array([np.mean(run_files.distinct_games(evals))
-                              if len(evals) else np.nan for evals in group])
+    group = [run for run in runs
+             if (run.game, run.variant) == key and len(run.evaluations_of(mode))]
+    if not group:
+      continue
+    curves[key] = np.stack([curves_lib.eval_curve(run.evaluations_of(mode), frames)
+                            for run in group])
+    distinct[key] = np.array([np.mean(run_files.distinct_games(
+        run.evaluations_of(mode))) for run in group])
+    seeds[key] = [run.seed for run in group]
   games = max([int(np.max(run.evaluations_of(mode)[:, 2])) + 1
                for run in runs if len(run.evaluations_of(mode))] + [0])
-  return EvalTable(EVAL_LABELS[mode], curves, distinct, frames, games)
+  return EvalTable(EVAL_LABELS[mode], curves, distinct, seeds, frames, games)
 
 
 LATE_EVALUATIONS = 5    # "late": each run's last 5 evaluations (2M frames at 4M)
@@ -286,15 +294,15 @@ def summary_markdown(title: str, games: Sequence[str], variants: Sequence[str],
   with warnings.catch_warnings():   # NaN curves: runs that finished no game
     warnings.simplefilter('ignore', RuntimeWarning)
     tables = [('Training games', _TRAINING, (),
-               {key: _training_measures(curves[key]) for key in curves})]
+               {key: _training_measures(curves[key]) for key in curves}, seeds)]
     for table in evaluations:
-      # Runs from before a mode existed have none of its games: left out, not NaN.
       tables.append((f'Evaluation games, {table.label}', _EVALUATION,
                      (f'distinct games (of {table.games})', 'distinct'),
                      {key: _eval_measures(table.curves[key], table.distinct[key])
-                      for key in curves if np.isfinite(table.curves[key]).any()}))
-    for heading, shown, extra, measures in tables:
-      lines += _table_lines(heading, shown, extra, measures, games, variants, seeds)
+                      for key in table.curves}, table.seeds))
+    for heading, shown, extra, measures, table_seeds in tables:
+      lines += _table_lines(heading, shown, extra, measures, games, variants,
+                            table_seeds)
   return '\n'.join(lines) + '\n'
 
 
