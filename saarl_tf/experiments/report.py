@@ -193,21 +193,22 @@ class EvalTable(NamedTuple):
 def eval_table(mode: str, runs: Sequence[RunLogs],
                groups: Dict[Tuple[str, str], np.ndarray]) -> EvalTable:
   """The evaluation games of `mode` of `runs`, per (game, variant) of `groups`."""
+  played = [run for run in runs if len(run.evaluations_of(mode))]
   frames = np.unique(np.concatenate(
-      [run.evaluations_of(mode)[:, 0] for run in runs] + [np.zeros(0)]))
+      [run.evaluations_of(mode)[:, 0] for run in played] + [np.zeros(0)]))
   curves, distinct, seeds = {}, {}, {}
   for key in groups:
-    group = [run for run in runs
-             if (run.game, run.variant) == key and len(run.evaluations_of(mode))]
+    group = [run for run in played if (run.game, run.variant) == key]
     if not group:
       continue
-    curves[key] = np.stack([curves_lib.eval_curve(run.evaluations_of(mode), frames)
-                            for run in group])
-    distinct[key] = np.array([np.mean(run_files.distinct_games(
-        run.evaluations_of(mode))) for run in group])
+    evaluations = [run.evaluations_of(mode) for run in group]
+    curves[key] = np.stack([curves_lib.eval_curve(evals, frames)
+                            for evals in evaluations])
+    distinct[key] = np.array([np.mean(run_files.distinct_games(evals))
+                              for evals in evaluations])
     seeds[key] = [run.seed for run in group]
-  games = max([int(np.max(run.evaluations_of(mode)[:, 2])) + 1
-               for run in runs if len(run.evaluations_of(mode))] + [0])
+  games = max([int(np.max(run.evaluations_of(mode)[:, 2])) + 1 for run in played]
+              + [0])
   return EvalTable(EVAL_LABELS[mode], curves, distinct, seeds, frames, games)
 
 
