@@ -37,12 +37,13 @@ BASELINE, JOINT, FROZEN = VARIANTS = ('baseline', 'joint', 'frozen')
 SEPARATE, SUMMED = MASK_UPDATES = ('separate', 'summed')
 MULTIPLY, RESIDUAL = MASK_MODES = ('multiply', 'residual')
 EVAL_POLICIES = ('greedy', 'sample')
-# How evaluation games start. noop: as training (up to 30 no-ops after a reset,
-# no sticky actions), the record's mode before 2026-12-02: ALE is deterministic and
-# MsPacman's no-ops fall in its intro, so a greedy policy often plays one game ten
-# times. sticky: also sticky actions (Machado et al. 2018) in the evaluation envs only,
-# so that greedy games differ.
-EVAL_MODES = ('noop', 'sticky')
+# How evaluation games are played. noop: started as in training (up to 30 no-ops
+# after a reset, no sticky actions), with --eval_policy; sticky: also sticky actions in
+# the evaluation envs only, so that a greedy policy's games differ; sample: started as
+# noop, actions sampled from the policy (a greedy policy that repeats one action says
+# nothing of the policy that learned).
+NOOP, STICKY, SAMPLE = EVAL_MODES = ('noop', 'sticky', 'sample')
+DEFAULT_EVAL_MODES = (NOOP, STICKY)
 PRECISIONS = ('float32', 'mixed_bfloat16', 'auto')
 UNIVERSAL_MASK_GAMES = ('Asteroids', 'Assault', 'MsPacman')
 VIDEO_SUFFIXES = ('.mp4', '.gif')   # what `play` can encode (imageio: ffmpeg, Pillow)
@@ -267,10 +268,12 @@ class EvalConfig(Validated):
                         'sample: sampled actions.', flag='eval_policy',
                         choices=EVAL_POLICIES)
   modes: Tuple[str, ...] = setting(
-      EVAL_MODES, 'How evaluation games start, each mode its own games and log: '
-      'noop, as training (up to 30 no-ops; the record before 2026-12-02, eval.csv); '
-      'sticky, with sticky actions in the evaluation envs only (games differ under a '
-      'greedy policy; eval_sticky.csv).', flag='eval_modes', choices=EVAL_MODES)
+      DEFAULT_EVAL_MODES, 'How evaluation games are played, each mode its own games '
+      'and log: noop, started as training (up to 30 no-ops; eval.csv); sticky, with '
+      'sticky actions in the evaluation envs only (games differ under a greedy '
+      'policy; eval_sticky.csv); sample, started as noop with actions sampled from '
+      'the policy whatever --eval_policy says (eval_sample.csv).', flag='eval_modes',
+      choices=EVAL_MODES)
   sticky_action_prob: float = setting(
       0.25, "Probability that an evaluation env repeats the previous action in the "
       "sticky mode (Machado et al. 2018's 0.25).", flag='eval_sticky_action_prob',

@@ -1,9 +1,18 @@
-"""Where a result came from: the package version and the git commit of its code."""
+"""Where a result came from: the package version, the git commit of its code, and
+the machine and library versions it ran on. TensorFlow-free."""
 
+import functools
 import importlib.metadata
 import os
+import platform
 import subprocess
-from typing import Optional
+from typing import Any, Dict, Optional, Tuple
+
+# The libraries whose versions decide a run's numbers, as pip names them.
+RECORDED_PACKAGES = ('tensorflow', 'tf-agents', 'tensorflow-probability', 'ale-py',
+                     'numpy')
+# CPU features that decide TensorFlow's kernels: AVX-512 and native bfloat16.
+RECORDED_CPU_FLAGS = ('avx2', 'avx512f', 'avx512_bf16', 'amx_bf16')
 
 
 def package_version() -> str:
@@ -60,3 +69,47 @@ def run_commit(settings: dict) -> Optional[str]:
     return settings['git_commit']
   history = settings.get('history') or [{}]
   return history[0].get('git_commit')
+
+
+@functools.lru_cache(maxsize=None)
+def _cpuinfo() -> Tuple[str, Tuple[str, ...]]:
+  """(model name, flags) of the first CPU in /proc/cpuinfo; ('', ()) elsewhere."""
+  model, flags = '', ()
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        key, _, value = line.partition(':')
+        if key.strip() == 'model name' and not model:
+          model = value.strip()
+        elif key.strip() == 'flags' and not flags:
+          flags = tuple(value.split())
+  except OSError:
+    pass
+  return model, flags
+
+
+def cpu_flags() -> Tuple[str, ...]:
+  """The CPU's feature flags (Linux), empty where they cannot be read."""
+  return _cpuinfo()[1]
+
+
+def _version(package: str) -> Optional[str]:
+  try:
+    return importlib.metadata.version(package)
+  except importlib.metadata.PackageNotFoundError:
+    return None
+
+
+def machine(onednn: Optional[bool] = None) -> Dict[str, Any]:
+  """What a run's numbers depend on besides its code and settings: the CPU (model,
+  cores, the `RECORDED_CPU_FLAGS` it has), Python and `RECORDED_PACKAGES`' versions,
+  and whether TensorFlow's oneDNN kernels are on (`onednn`, if the caller knows)."""
+  model, flags = _cpuinfo()
+  record = {'cpu': model or platform.processor() or platform.machine(),
+            'cores': os.cpu_count(),
+            'cpu_flags': [flag for flag in RECORDED_CPU_FLAGS if flag in flags],
+            'python': platform.python_version(),
+            'versions': {package: _version(package) for package in RECORDED_PACKAGES}}
+  if onednn is not None:
+    record['onednn'] = onednn
+  return record

@@ -73,7 +73,7 @@ def eval_group(mode: str) -> str:
 
 
 def eval_csv(mode: str) -> str:
-  """The evaluation log of `mode`: eval.csv, eval_sticky.csv."""
+  """The evaluation log of `mode`: eval.csv, eval_sticky.csv, eval_sample.csv."""
   return eval_group(mode) + '.csv'
 
 

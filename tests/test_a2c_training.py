@@ -226,6 +226,13 @@ def test_frozen_variant_trains_with_the_shipped_exported_mask(tmp_path):
       'path': os.path.join('export', 'universal_mask'),
       'variables': export.mask_digest(export.load_attention(universal))}
   assert recorded['git_commit'] == recorded['history'][0]['git_commit']
+  # And to the machine and libraries it ran on.
+  machine = recorded['history'][0]['machine']
+  assert machine['cores'] == os.cpu_count() and machine['cpu']
+  assert machine['versions']['tensorflow'] == tf.__version__
+  assert machine['versions']['numpy'] == np.__version__
+  assert isinstance(machine['onednn'], bool)
+  assert set(machine['cpu_flags']) <= {'avx2', 'avx512f', 'avx512_bf16', 'amx_bf16'}
 
 
 def _readme_block(marker: str) -> str:

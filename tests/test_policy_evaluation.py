@@ -97,6 +97,32 @@ def test_a_run_evaluates_in_both_modes_and_only_the_sticky_one_sticks(tmp_path):
   assert np.isfinite(done['eval_raw_return_mean'])
 
 
+def test_the_sample_mode_plays_sampled_actions_beside_greedy_ones_and_is_reported(
+    tmp_path):
+  """--eval_modes=noop,sample: the noop games follow the greedy policy, the sample
+  games the sampling (collect) policy, each mode its own log; the report reads the
+  third log into a table of its own."""
+  from saarl_tf.experiments import report  # pylint: disable=g-import-not-at-top
+  run = a2c_training.A2CRun(
+      _config(game='Sprites', variant='baseline', num_envs=2, eval_every=2,
+              eval_games=3, total_frames=4 * 2 * 5, precision='float32',
+              **{'eval.modes': ('noop', 'sample')}), str(tmp_path))
+  assert run.evaluators['noop'].policy is run.agent.policy
+  assert run.evaluators['sample'].policy is run.agent.collect_policy
+  done = run.run()
+  run.close()
+  rows = run_files.read_evaluations(str(tmp_path), 'sample')
+  assert rows[:, 1].tolist() == [2] * 3 + [4] * 3          # two evaluations, 3 games
+  assert not (tmp_path / 'eval_sticky.csv').exists()
+  assert done['eval_sample_raw_return_mean'] == pytest.approx(rows[3:, 3].mean())
+  logs = report.read_run(str(tmp_path))
+  np.testing.assert_array_equal(logs.sample_evaluations, rows)
+  paths = report.write_report([logs], str(tmp_path / 'report'), 'T', 40)
+  summary = open(paths['summary']).read()
+  assert '## Evaluation games, sampled actions' in summary
+  assert '## Evaluation games, sticky actions' not in summary
+
+
 def test_distinct_games_counts_a_replay_shifted_by_its_no_ops_once():
   """The record's first MsPacman evaluation: ten games of score 70, 525-531 steps,
   one game; a game of the same score 100 steps longer is another."""

@@ -7,7 +7,8 @@ variant, `frozen-residual`), and writes into the output directory:
 
   results.csv           experiment, game, variant, seed, kind (train, eval for
                         evaluation games with no-op starts, eval_sticky with sticky
-                        actions), frames, raw_return: every finished training game
+                        actions, eval_sample with sampled actions), frames,
+                        raw_return: every finished training game
                         and evaluation game
   learning_curves.png   per game, training scores (mean of the last 100 games) and,
   learning_curves.svg   where runs have them, evaluation scores of each mode, against
@@ -35,6 +36,7 @@ from saarl_tf.evaluation import curves as curves_lib
 from saarl_tf.training import run_files
 
 CSV_FIELDS = ('experiment', 'game', 'variant', 'seed', 'kind', 'frames', 'raw_return')
+_NO_EVALUATIONS = np.zeros((0, len(run_files.EVAL_FIELDS)))
 
 
 class RunLogs(NamedTuple):
@@ -42,7 +44,8 @@ class RunLogs(NamedTuple):
 
   episodes: float64 [E, 3] training games (frames, raw_return, agent_steps).
   evaluations: float64 [V, 5] evaluation games with no-op starts (frames, update,
-    game, raw_return, agent_steps); sticky_evaluations: the same with sticky actions.
+    game, raw_return, agent_steps); sticky_evaluations: the same with sticky actions;
+  sample_evaluations: with no-op starts and sampled actions.
   """
   game: str
   variant: str
@@ -50,16 +53,27 @@ class RunLogs(NamedTuple):
   episodes: np.ndarray
   evaluations: np.ndarray
   total_frames: int = 0       # the run's budget, from its config.json when read
-  sticky_evaluations: np.ndarray = np.zeros((0, len(run_files.EVAL_FIELDS)))
+  sticky_evaluations: np.ndarray = _NO_EVALUATIONS
+  sample_evaluations: np.ndarray = _NO_EVALUATIONS
 
   def evaluations_of(self, mode: str) -> np.ndarray:
     """float64 [V, 5]: the evaluation games of `mode` (config.EVAL_MODES)."""
-    return self.sticky_evaluations if mode == 'sticky' else self.evaluations
+    return {config_lib.NOOP: self.evaluations,
+            config_lib.STICKY: self.sticky_evaluations,
+            config_lib.SAMPLE: self.sample_evaluations}[mode]
 
 
 # Per evaluation mode: its table's and figure row's label (its results.csv kind is
-# run_layout.eval_group).
-EVAL_LABELS = {'noop': 'no-op starts', 'sticky': 'sticky actions'}
+# run_layout.eval_group), and what the label means in the summary.
+EVAL_LABELS = {config_lib.NOOP: 'no-op starts', config_lib.STICKY: 'sticky actions',
+               config_lib.SAMPLE: 'sampled actions'}
+_MODE_MEANINGS = {
+    EVAL_LABELS[config_lib.NOOP]: "games started as in training (up to 30 no-ops; "
+    "the paper's and this record's mode before 2026-12-02)",
+    EVAL_LABELS[config_lib.STICKY]: 'the same with sticky actions in the evaluation '
+    'envs only',
+    EVAL_LABELS[config_lib.SAMPLE]: 'no-op starts with actions drawn from the policy '
+    'instead of its most likely one'}
 
 
 def variant_label(config: config_lib.A2CConfig) -> str:
@@ -88,9 +102,10 @@ def read_run(directory: str, game: Optional[str] = None,
                        f'{run_layout.CONFIG_JSON}')
     game, variant, seed = config.game, variant_label(config), config.seed
   return RunLogs(game, variant, int(seed), run_files.read_episodes(directory),
-                 run_files.read_evaluations(directory, 'noop'),
+                 run_files.read_evaluations(directory, config_lib.NOOP),
                  config.total_frames if config else 0,
-                 run_files.read_evaluations(directory, 'sticky'))
+                 run_files.read_evaluations(directory, config_lib.STICKY),
+                 run_files.read_evaluations(directory, config_lib.SAMPLE))
 
 
 def find_runs(pattern: str) -> List[RunLogs]:
@@ -288,10 +303,9 @@ def summary_markdown(title: str, games: Sequence[str], variants: Sequence[str],
                   '(games of one score whose lengths are within '
                   f'{run_files.SAME_GAME_STEPS} agent steps, a replay shifted by its '
                   'opening no-ops, count once), the mean over a run\'s evaluations. '
-                  'Evaluation modes: no-op starts, games started as in training '
-                  '(up to 30 no-ops; the paper\'s and this record\'s mode before '
-                  '2026-12-02); sticky actions, the same with sticky actions in the '
-                  'evaluation envs only.')
+                  'Evaluation modes: ' + '; '.join(
+                      f'{table.label}, {_MODE_MEANINGS[table.label]}'
+                      for table in evaluations) + '.')
   with warnings.catch_warnings():   # NaN curves: runs that finished no game
     warnings.simplefilter('ignore', RuntimeWarning)
     tables = [('Training games', _TRAINING, (),

@@ -11,26 +11,12 @@
                   later), float32 elsewhere.
 """
 
-import functools
-from typing import Tuple
-
+from saarl_tf import provenance
 from saarl_tf.config import PRECISIONS
 
 # TensorFlow is imported inside the functions that need it (the benchmark imports this
 # module before its flags are parsed).
 _CPU_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
-
-
-@functools.lru_cache(maxsize=None)
-def _cpu_flags() -> Tuple[str, ...]:
-  try:
-    with open('/proc/cpuinfo') as f:
-      for line in f:
-        if line.startswith('flags'):
-          return tuple(line.split(':', 1)[1].split())
-  except OSError:
-    pass
-  return ()
 
 
 def hardware_has_bfloat16() -> bool:
@@ -41,7 +27,7 @@ def hardware_has_bfloat16() -> bool:
     capability = tf.config.experimental.get_device_details(gpus[0]).get(
         'compute_capability', (0, 0))
     return tuple(capability) >= (8, 0)
-  return any(flag in _cpu_flags() for flag in _CPU_BF16_FLAGS)
+  return any(flag in provenance.cpu_flags() for flag in _CPU_BF16_FLAGS)
 
 
 def resolve(precision: str) -> str:
@@ -61,3 +47,10 @@ def layer_policy(precision: str) -> 'tf.keras.mixed_precision.Policy':
   """The Keras dtype policy for the compute-heavy layers at `precision`."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   return tf.keras.mixed_precision.Policy(resolve(precision))
+
+
+def onednn_enabled() -> bool:
+  """Whether TensorFlow computes with its oneDNN kernels (TF_ENABLE_ONEDNN_OPTS, or
+  TensorFlow's default for this CPU)."""
+  from tensorflow.python.util import _pywrap_util_port  # pylint: disable=g-import-not-at-top
+  return bool(_pywrap_util_port.IsMklEnabled())

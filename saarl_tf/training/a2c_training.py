@@ -144,7 +144,7 @@ def eval_env_options(config: config_lib.A2CConfig, mode: str) -> Dict[str, Any]:
   """The evaluation envs' options in `mode`: training's, and in the sticky mode
   sticky actions too (Atari only: the sprites game's games differ by its seed)."""
   options = env_options(config)
-  if mode == 'sticky' and options:
+  if mode == config_lib.STICKY and options:
     options['sticky_action_prob'] = config.eval.sticky_action_prob
   return options
 
@@ -283,12 +283,16 @@ class A2CRun:
     self._iteration = common.function(self._iteration_fn)
     # One evaluator per evaluation mode, each on envs of its own.
     self.evaluators = {mode: policy_evaluation.PolicyEvaluator(
-        self.agent.policy if config.eval.policy == 'greedy'
-        else self.agent.collect_policy,
+        self._evaluation_policy(mode),
         envs.make_environment(config.game, num_envs=config.eval.games,
                               seed=_EVAL_SEED_OFFSET,
                               **eval_env_options(config, mode)))
                        for mode in (config.eval.modes if config.eval.every else ())}
+
+  def _evaluation_policy(self, mode: str):
+    """The sample mode's policy samples; the others follow --eval_policy."""
+    greedy = mode != config_lib.SAMPLE and self.config.eval.policy == 'greedy'
+    return self.agent.policy if greedy else self.agent.collect_policy
 
   def _record_settings(self, settings: Dict[str, Any],
                        resume_changes: Dict[str, Any]):

@@ -26,6 +26,7 @@ class PolicyEvaluator:
                chunk_steps: int = 50):
     """`env`: the evaluation envs (batch size = games per evaluation)."""
     self.env = env
+    self.policy = policy
     self._tf_env = tf_py_environment.TFPyEnvironment(env)
     driver = dynamic_step_driver.DynamicStepDriver(
         self._tf_env, policy, observers=[], num_steps=env.batch_size * chunk_steps)

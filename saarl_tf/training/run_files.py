@@ -24,6 +24,7 @@ from saarl_tf import config as config_lib
 from saarl_tf import provenance
 from saarl_tf import run_layout
 from saarl_tf import storage
+from saarl_tf.models import precisions
 
 EPISODE_FIELDS = ('frames', 'raw_return', 'agent_steps')
 EVAL_FIELDS = ('frames', 'update', 'game', 'raw_return', 'agent_steps')
@@ -241,11 +242,13 @@ def record_start(root_dir: str, settings: Dict[str, Any], start: Dict[str, Any],
   """Writes config.json: the run's commit at the top level (its first start's), the
   settings, `extra` records (e.g. the frozen mask's provenance) and per start of the
   run (`history`) `start` (the step it started from, the precision it resolved to)
-  with the package version, commit, host and process id."""
+  with the package version, commit, host, process id and machine (CPU, library
+  versions, oneDNN on or off: `provenance.machine`)."""
   old = read_config(root_dir) or {}
   start = dict(start, package_version=provenance.package_version(),
                git_commit=provenance.git_commit(), host=socket.gethostname(),
-               pid=os.getpid())
+               pid=os.getpid(),
+               machine=provenance.machine(precisions.onednn_enabled()))
   history = old.get('history', [])
   if not history or history[-1] != start:
     history = history + [start]
