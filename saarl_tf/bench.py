@@ -2,11 +2,12 @@ r"""Throughput benchmarks: `python -m saarl_tf.bench --what=env|train|profile|ex
 
   env    the raw `AtariVectorEnv` against our environment under tf-agents drivers;
   train  the A2C training loops (`baseline`, `joint`, `frozen`) as users run them
-         (summaries on at their default rate, checkpoints off), each in its own
-         process so that its peak resident memory is its own. With
-         `--sb3_python=/path/to/python` (an interpreter that has stable-baselines3,
-         PyTorch and absl-py), Stable-Baselines3's A2C on the same game and settings
-         is measured beside them, for comparison.
+         (summaries on at their default rate, checkpoints off) and the raw emulator,
+         each in a long-lived process of its own (so that its peak resident memory
+         is its own), their rounds interleaved. With `--sb3_python=/path/to/python`
+         (an interpreter that has stable-baselines3, PyTorch and absl-py),
+         Stable-Baselines3's A2C on the same game and settings is measured beside
+         them, for comparison.
   profile  where one update's time goes: one variant's training loop under
          TensorFlow's profiler; each op's thread time is charged to a part of the
          update (the environment step, the actor-critic, the mask generator and its
@@ -19,7 +20,9 @@ r"""Throughput benchmarks: `python -m saarl_tf.bench --what=env|train|profile|ex
 Every measurement is in agent steps per second (one agent step = 4 emulator frames)
 summed over the batch of environments, after warm-up. Measurements of different
 configurations are interleaved round by round and the median is reported, so that a
-slow spell of the machine hits every configuration alike.
+slow spell of the machine hits every configuration alike. Each result names the
+machine (`provenance.machine`: CPU, its AVX-512 and bfloat16 flags, library
+versions, oneDNN on or off), the precision and the thread pools.
 """
 
 import importlib.util
@@ -31,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from absl import app
 from absl import flags
@@ -40,7 +43,10 @@ import numpy as np
 from saarl_tf import config as config_lib
 from saarl_tf import provenance
 from saarl_tf import run_layout
+from saarl_tf import runtime
 from saarl_tf.models import precisions
+
+runtime.prefer_onednn()      # before TensorFlow loads, as the launcher does
 
 _WHAT = flags.DEFINE_enum('what', 'env',
                           ['env', 'train', 'profile', 'executors', 'train_one',
@@ -52,15 +58,20 @@ _GAME = flags.DEFINE_string('game', 'Breakout', 'Atari game to benchmark on.')
 _STEPS = flags.DEFINE_integer('steps', 300, 'Batched steps per measurement round.')
 _ROUNDS = flags.DEFINE_integer('rounds', 5, 'Interleaved measurement rounds.')
 _JSON = flags.DEFINE_bool('json', False, 'Print one JSON object instead of a table.')
-# As the launcher's: --variant (train_one), --num_envs, --precision, --mask_pairs.
+# As the launcher's: --variant (train_one), --num_envs, --env_groups, --precision,
+# --mask_pairs.
 config_lib.define_flags(flags.FLAGS, config_lib.A2CConfig,
-                        only=('variant', 'num_envs', 'precision', 'mask_pairs'))
+                        only=('variant', 'num_envs', 'env_groups', 'precision',
+                              'mask_pairs'))
 _CPUS_PER_RUN = flags.DEFINE_float('cpus_per_run', 1, 'executors: CPUs per Ray task.')
 _TRACE_DIR = flags.DEFINE_string('trace_dir', None, 'profile: where the TensorFlow '
                                  'trace is kept (default: a temporary directory, '
                                  'deleted).')
 _SB3_PYTHON = flags.DEFINE_string('sb3_python', None, 'train: a Python interpreter with '
                                   'stable-baselines3, to measure its A2C beside ours.')
+_SERVE = flags.DEFINE_bool('serve', False, 'train_one, sb3_one, env: after warm-up, one '
+                           "round per 'round' line on stdin (internal: --what=train).")
+runtime.define_flags(flags.FLAGS)
 
 
 def _peak_rss_mib() -> float:
@@ -79,6 +90,23 @@ def _median_rate(fns: Dict[str, Callable[[], int]], rounds: int) -> Dict[str, fl
   return {name: statistics.median(r) for name, r in rates.items()}
 
 
+def raw_env_rounds(game: str, num_envs: int, steps: int):
+  """(a round of `steps` batched steps of ale-py's `AtariVectorEnv` with random
+  actions, returning the agent steps it made; the env)."""
+  from ale_py.vector_env import AtariVectorEnv  # pylint: disable=g-import-not-at-top
+  from saarl_tf.envs import games  # pylint: disable=g-import-not-at-top
+  raw = AtariVectorEnv(games.ale_game_id(game), num_envs, reward_clipping=False)
+  raw.reset(seed=0)
+  rng = np.random.default_rng(0)
+  num_actions = raw.single_action_space.n
+
+  def run_raw():
+    for _ in range(steps):
+      raw.step(rng.integers(0, num_actions, num_envs, dtype=np.int32))
+    return steps * num_envs
+  return run_raw, raw
+
+
 def bench_env(game: str, num_envs: int, steps: int, rounds: int) -> Dict[str, float]:
   """Raw `AtariVectorEnv` against `AtariEnvironment` under tf-agents drivers.
 
@@ -91,7 +119,6 @@ def bench_env(game: str, num_envs: int, steps: int, rounds: int) -> Dict[str, fl
     collects); and each driver's '..._ratio' to the raw env.
   """
   # Imported here so that `--help` and flag errors come back without TF's start-up.
-  from ale_py.vector_env import AtariVectorEnv
   from tf_agents.drivers import dynamic_step_driver
   from tf_agents.environments import tf_py_environment
   from tf_agents.policies import random_tf_policy
@@ -99,15 +126,7 @@ def bench_env(game: str, num_envs: int, steps: int, rounds: int) -> Dict[str, fl
 
   from saarl_tf.envs import atari
 
-  raw = AtariVectorEnv(atari.ale_game_id(game), num_envs, reward_clipping=False)
-  raw.reset(seed=0)
-  rng = np.random.default_rng(0)
-  num_actions = raw.single_action_space.n
-
-  def run_raw():
-    for _ in range(steps):
-      raw.step(rng.integers(0, num_actions, num_envs, dtype=np.int32))
-    return steps * num_envs
+  run_raw, raw = raw_env_rounds(game, num_envs, steps)
 
   tf_env = tf_py_environment.TFPyEnvironment(
       atari.AtariEnvironment(game, num_envs=num_envs, seed=0))
@@ -140,7 +159,7 @@ def bench_env(game: str, num_envs: int, steps: int, rounds: int) -> Dict[str, fl
 
 
 def _training_run(root: str, game: str, variant: str, num_envs: int,
-                  precision: str, mask_pairs: int):
+                  precision: str, mask_pairs: int, env_groups: int = 1):
   """An A2C run in `root` as the training benchmarks measure it: the training loop
   alone (no evaluation games, no checkpoints, no progress line), warmed up (its
   update traced). Returns (run, config)."""
@@ -156,6 +175,7 @@ def _training_run(root: str, game: str, variant: str, num_envs: int,
     tf.train.Checkpoint(model=module).save(os.path.join(mask_checkpoint, 'ckpt'))
   config = config_lib.replace(
       config_lib.A2CConfig(), game=game, variant=variant, num_envs=num_envs,
+      env_groups=env_groups if game.lower() != 'sprites' else 1,
       total_frames=10**12, mask_checkpoint=mask_checkpoint, precision=precision,
       **{'mask.pairs': mask_pairs, 'eval.every': 0,
          'schedule.checkpoint_every': 10**9, 'schedule.progress': False})
@@ -164,20 +184,64 @@ def _training_run(root: str, game: str, variant: str, num_envs: int,
   return run, config
 
 
-def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
-                    rounds: int, precision: str, mask_pairs: int) -> Dict[str, float]:
-  """Agent steps/s of one A2C variant's training loop (5-step rollouts), median of
-  `rounds` rounds of `updates` updates after a warm-up, and peak RSS in MiB."""
-  with tempfile.TemporaryDirectory() as root:
-    run, config = _training_run(root, game, variant, num_envs, precision, mask_pairs)
+def _cores_busy(function: Callable[[], Any]) -> Tuple[Any, float]:
+  """`function()` and the cores this process kept busy meanwhile (CPU time over
+  wall-clock: every thread, the emulator's included)."""
+  before, start = os.times(), time.perf_counter()
+  result = function()
+  after, wall = os.times(), time.perf_counter() - start
+  cpu = after.user + after.system - before.user - before.system
+  return result, cpu / max(wall, 1e-9)
 
-    def train_round():
-      run.run(int(run.train_step.numpy()) + updates)
-      return updates * num_envs * config.rollout_steps
-    rate = _median_rate({variant: train_round}, rounds)[variant]
+
+def train_one_rounds(game: str, variant: str, num_envs: int, updates: int,
+                     precision: str, mask_pairs: int, env_groups: int,
+                     root: str) -> Tuple[Callable[[], int], Callable[[], Dict]]:
+  """One A2C variant's training loop, warmed up: (a round of `updates` updates
+  returning the agent steps it made, the record: precision, oneDNN, cores busy in
+  the last round, peak RSS)."""
+  run, config = _training_run(root, game, variant, num_envs, precision, mask_pairs,
+                              env_groups)
+  busy = {}
+
+  def train_round():
+    _, busy['cores'] = _cores_busy(
+        lambda: run.run(int(run.train_step.numpy()) + updates))
+    return updates * num_envs * config.rollout_steps
+
+  def record():
     run.close()
-  return {'agent_steps_per_s': rate, 'peak_rss_mib': _peak_rss_mib(),
-          'precision': precisions.resolve(precision)}
+    return {'variant': variant, 'precision': precisions.resolve(precision),
+            'onednn': precisions.onednn_enabled(), 'cores_busy': busy.get('cores'),
+            'peak_rss_mib': _peak_rss_mib()}
+  return train_round, record
+
+
+def bench_train_one(game: str, variant: str, num_envs: int, updates: int,
+                    rounds: int, precision: str, mask_pairs: int,
+                    env_groups: int = 1) -> Dict[str, Any]:
+  """Agent steps/s of one A2C variant's training loop (5-step rollouts), median of
+  `rounds` rounds of `updates` updates after a warm-up, with `train_one_rounds`'
+  record."""
+  with tempfile.TemporaryDirectory() as root:
+    train_round, record = train_one_rounds(game, variant, num_envs, updates,
+                                           precision, mask_pairs, env_groups, root)
+    rate = _median_rate({variant: train_round}, rounds)[variant]
+    return {'agent_steps_per_s': rate, **record()}
+
+
+def _serve(round_fn: Callable[[], int], record: Callable[[], Dict[str, Any]]):
+  """A benchmark process of `bench_train`: says it is ready, then plays one round per
+  'round' line on stdin, printing its agent steps/s as JSON; on 'end', prints
+  `record()`."""
+  print(json.dumps({'ready': True}), flush=True)
+  for line in sys.stdin:
+    if line.strip() != 'round':
+      break
+    start = time.perf_counter()
+    steps = round_fn()
+    print(json.dumps({'rate': steps / (time.perf_counter() - start)}), flush=True)
+  print(json.dumps(record()), flush=True)
 
 
 # The parts of an update an op is charged to, by the name scopes Keras and the agent
@@ -223,7 +287,8 @@ def profile_part(event_name: str) -> Optional[str]:
 
 def bench_profile(game: str, variant: str, num_envs: int, updates: int,
                   precision: str, mask_pairs: int,
-                  trace_dir: Optional[str] = None) -> Dict[str, Any]:
+                  trace_dir: Optional[str] = None,
+                  env_groups: int = 1) -> Dict[str, Any]:
   """Where the time of one variant's update goes, from TensorFlow's profiler.
 
   Returns:
@@ -232,19 +297,21 @@ def bench_profile(game: str, variant: str, num_envs: int, updates: int,
     'thread_ms_per_update': {part: ms of TensorFlow threads' time per update}, summed
     over threads (2 busy threads for 10 ms count 20 ms), largest first;
     'busy_threads': their sum over the wall-clock (the mean number of busy threads);
-    'precision', 'updates' and 'trace_dir' (None once deleted).
+    'cores_busy': the process's CPU time over the wall-clock (every thread, the
+    emulator's too); 'precision', 'updates' and 'trace_dir' (None once deleted).
   """
   # pylint: disable=g-import-not-at-top
   import tensorflow as tf
   # The profiler's own trace format (XSpace), as TensorFlow 2.15 (pinned) ships it.
   from tensorflow.tsl.profiler.protobuf import xplane_pb2
   with tempfile.TemporaryDirectory() as root:
-    run, _ = _training_run(root, game, variant, num_envs, precision, mask_pairs)
+    run, _ = _training_run(root, game, variant, num_envs, precision, mask_pairs,
+                           env_groups)
     trace = trace_dir or os.path.join(root, 'trace')
     first = int(run.train_step.numpy())
     tf.profiler.experimental.start(trace)
     start = time.perf_counter()
-    run.run(first + updates)
+    _, cores_busy = _cores_busy(lambda: run.run(first + updates))
     wall = time.perf_counter() - start
     tf.profiler.experimental.stop()
     run.close()
@@ -263,7 +330,7 @@ def bench_profile(game: str, variant: str, num_envs: int, updates: int,
   total = sum(parts.values())
   return {'wall_ms_per_update': wall * 1000 / updates,
           'thread_ms_per_update': dict(sorted(parts.items(), key=lambda kv: -kv[1])),
-          'busy_threads': total / (wall * 1000 / updates),
+          'busy_threads': total / (wall * 1000 / updates), 'cores_busy': cores_busy,
           'precision': precisions.resolve(precision), 'updates': updates,
           'trace_dir': trace_dir}
 
@@ -276,15 +343,15 @@ SB3_PACKAGES = (('stable_baselines3', 'stable-baselines3'), ('torch', 'torch'),
 SB3_PIP = ' '.join(f'"{package}"' for _, package in SB3_PACKAGES)
 
 
-def bench_sb3_one(game: str, num_envs: int, updates: int, rounds: int
-                  ) -> Dict[str, float]:
+def bench_sb3_one(game: str, num_envs: int, updates: int, rounds: int,
+                  serve: bool = False) -> Dict[str, float]:
   """Stable-Baselines3's A2C as its RL zoo runs Atari, median agent steps/s.
 
   `make_atari_env` (noop, frame skip 4 with max-pooling, episodic life, FIRE reset,
   84x84 gray, reward clipping), 4-frame stack, n_steps 5, RMSpropTFLike, entropy 0.01
   and value loss weight 0.5, gradient norm clipped at 0.5: our settings
   (`config.A2CConfig`'s defaults). Runs in an interpreter that has stable-baselines3
-  (no TF needed).
+  (no TF needed). `serve`: as a process of `bench_train` (`_serve`).
   """
   missing = [package for module, package in SB3_PACKAGES
              if importlib.util.find_spec(module) is None]
@@ -312,18 +379,66 @@ def bench_sb3_one(game: str, num_envs: int, updates: int, rounds: int
   def train_round():
     model.learn(updates * num_envs * 5, reset_num_timesteps=False)
     return updates * num_envs * 5
+
+  def record():
+    env.close()
+    return {'peak_rss_mib': _peak_rss_mib()}
+  if serve:
+    _serve(train_round, record)
+    return {}
   rate = _median_rate({'sb3': train_round}, rounds)['sb3']
-  env.close()
-  return {'agent_steps_per_s': rate, 'peak_rss_mib': _peak_rss_mib()}
+  return {'agent_steps_per_s': rate, **record()}
+
+
+class _Child:
+  """One benchmark process of `bench_train`, serving rounds (`_serve`)."""
+
+  def __init__(self, name: str, command, environment):
+    self.name = name
+    self.process = subprocess.Popen(command, stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, env=environment)
+    self.rates = []
+    self._read('ready')
+
+  def _read(self, key: str) -> Dict[str, Any]:
+    """The next JSON line holding `key` that the process prints."""
+    for line in self.process.stdout:
+      if line.startswith('{'):
+        record = json.loads(line)
+        if key in record:
+          return record
+    error = self.process.stderr.read().strip().splitlines() or ['no output']
+    raise RuntimeError(f'benchmark of {self.name} failed: {error[-1]}')
+
+  def round(self):
+    self.process.stdin.write('round\n')
+    self.process.stdin.flush()
+    self.rates.append(self._read('rate')['rate'])
+
+  def end(self) -> Dict[str, Any]:
+    self.process.stdin.write('end\n')
+    self.process.stdin.flush()
+    record = self._read('peak_rss_mib')
+    self.process.wait()
+    return dict(record, agent_steps_per_s=statistics.median(self.rates))
 
 
 def bench_train(game: str, num_envs: int, updates: int, rounds: int, steps: int,
-                precision: str, mask_pairs: int, sb3_python: Optional[str] = None) -> Dict[str, Dict[str, float]]:
-  """The raw env, every A2C variant and optionally SB3, each in a fresh process."""
+                precision: str, mask_pairs: int, env_groups: int = 1,
+                sb3_python: Optional[str] = None,
+                threads: Tuple[int, int] = (runtime.DEFAULT_INTRA_OP_THREADS,
+                                            runtime.DEFAULT_INTER_OP_THREADS)
+                ) -> Dict[str, Any]:
+  """The raw env, every A2C variant and optionally SB3, each in a long-lived process
+  of its own, warmed up one after another, then measured round by round in turn
+  (one process works at a time); the median round of each, and `machine`."""
   common = [f'--game={game}', f'--num_envs={num_envs}', f'--updates={updates}',
-            f'--rounds={rounds}', f'--steps={steps}', '--json']
-  ours = [sys.executable, '-m', 'saarl_tf.bench']
-  train = ['--what=train_one', f'--precision={precision}', f'--mask_pairs={mask_pairs}']
+            f'--steps={steps}', '--serve', '--json']
+  ours = [sys.executable, '-m', 'saarl_tf.bench', f'--intra_op_threads={threads[0]}',
+          f'--inter_op_threads={threads[1]}']
+  train = ['--what=train_one', f'--precision={precision}', f'--mask_pairs={mask_pairs}',
+           f'--env_groups={env_groups}']
   commands = {'raw_vector_env': ours + ['--what=env'],
               'baseline': ours + train + ['--variant=baseline'],
               'joint': ours + train + ['--variant=joint'],
@@ -333,24 +448,26 @@ def bench_train(game: str, num_envs: int, updates: int, rounds: int, steps: int,
                                      '--what=sb3_one']
   # So that another interpreter finds this package too.
   environment = dict(os.environ, PYTHONPATH=provenance.pythonpath_with_package())
-  results = {}
-  for name, command in commands.items():
-    output = subprocess.run(command + common, capture_output=True, text=True,
-                            env=environment)
-    if output.returncode:
-      raise RuntimeError(f'benchmark of {name} failed: '
-                         f'{output.stderr.strip().splitlines()[-1]}')
-    record = json.loads(output.stdout.strip().splitlines()[-1])
-    results[name] = {'agent_steps_per_s': record[name if name == 'raw_vector_env'
-                                                 else 'agent_steps_per_s'],
-                     'peak_rss_mib': record['peak_rss_mib']}
-    if 'precision' in record:
-      results[name]['precision'] = record['precision']
+  children = []
+  try:
+    for name, command in commands.items():
+      children.append(_Child(name, command + common, environment))
+    for _ in range(rounds):
+      for child in children:
+        child.round()
+    results = {child.name: child.end() for child in children}
+  finally:
+    for child in children:
+      if child.process.poll() is None:
+        child.process.kill()
   limit = results['raw_vector_env']['agent_steps_per_s']
   for record in results.values():
     record['frames_per_s'] = 4 * record['agent_steps_per_s']
     record['of_raw'] = record['agent_steps_per_s'] / limit
-  return results
+  onednn = results['baseline'].get('onednn')
+  return dict(results, machine=provenance.machine(onednn),
+              threads={'intra_op': threads[0], 'inter_op': threads[1]},
+              env_groups=env_groups)
 
 
 def bench_executors(cpus_per_run: float) -> Dict[str, Dict[str, float]]:
@@ -404,20 +521,31 @@ def _main_executors():
 
 
 def _main_train_one():
-  print(json.dumps({'variant': flags.FLAGS.variant, **bench_train_one(
+  if _SERVE.value:
+    with tempfile.TemporaryDirectory() as root:
+      _serve(*train_one_rounds(
+          _GAME.value, flags.FLAGS.variant, flags.FLAGS.num_envs, _UPDATES.value,
+          flags.FLAGS.precision, flags.FLAGS.mask_pairs, flags.FLAGS.env_groups,
+          root))
+    return
+  print(json.dumps(bench_train_one(
       _GAME.value, flags.FLAGS.variant, flags.FLAGS.num_envs, _UPDATES.value,
-      _ROUNDS.value, flags.FLAGS.precision, flags.FLAGS.mask_pairs)}))
+      _ROUNDS.value, flags.FLAGS.precision, flags.FLAGS.mask_pairs,
+      flags.FLAGS.env_groups)))
 
 
 def _main_sb3_one():
-  print(json.dumps(bench_sb3_one(_GAME.value, flags.FLAGS.num_envs, _UPDATES.value,
-                                 _ROUNDS.value)))
+  record = bench_sb3_one(_GAME.value, flags.FLAGS.num_envs, _UPDATES.value,
+                         _ROUNDS.value, _SERVE.value)
+  if not _SERVE.value:
+    print(json.dumps(record))
 
 
 def _main_profile():
   record = bench_profile(_GAME.value, flags.FLAGS.variant, flags.FLAGS.num_envs,
                          _UPDATES.value, flags.FLAGS.precision,
-                         flags.FLAGS.mask_pairs, _TRACE_DIR.value)
+                         flags.FLAGS.mask_pairs, _TRACE_DIR.value,
+                         flags.FLAGS.env_groups)
   if _JSON.value:
     print(json.dumps({'benchmark': 'profile', 'game': _GAME.value,
                       'variant': flags.FLAGS.variant,
@@ -426,7 +554,8 @@ def _main_profile():
   print(f'{_GAME.value}, {flags.FLAGS.variant}, {flags.FLAGS.num_envs} envs, '
         f'precision {record["precision"]}, {record["updates"]} updates profiled: '
         f'{record["wall_ms_per_update"]:.1f} ms per update, '
-        f'{record["busy_threads"]:.2f} TensorFlow threads busy on average')
+        f'{record["busy_threads"]:.2f} TensorFlow threads busy on average, '
+        f'{record["cores_busy"]:.2f} cores busy (the emulator included)')
   total = sum(record['thread_ms_per_update'].values())
   print(f'{"part of the update":<44}{"thread-ms":>10}{"share":>8}')
   for part, ms in record['thread_ms_per_update'].items():
@@ -434,27 +563,44 @@ def _main_profile():
 
 
 def _main_train():
+  threads = (flags.FLAGS.intra_op_threads, flags.FLAGS.inter_op_threads)
   results = bench_train(_GAME.value, flags.FLAGS.num_envs, _UPDATES.value,
                         _ROUNDS.value, _STEPS.value, flags.FLAGS.precision,
-                        flags.FLAGS.mask_pairs, _SB3_PYTHON.value)
+                        flags.FLAGS.mask_pairs, flags.FLAGS.env_groups,
+                        _SB3_PYTHON.value, threads)
   mask_pairs = flags.FLAGS.mask_pairs or flags.FLAGS.num_envs
   if _JSON.value:
     print(json.dumps({'benchmark': 'train', 'game': _GAME.value,
                       'num_envs': flags.FLAGS.num_envs, 'cpus': os.cpu_count(),
                       'mask_pairs': mask_pairs, **results}))
     return
-  print(f'{_GAME.value}, {flags.FLAGS.num_envs} envs, 5-step rollouts, median of '
-        f'{_ROUNDS.value} rounds x {_UPDATES.value} updates, {os.cpu_count()} CPUs, '
-        f'precision {results["baseline"]["precision"]}, joint mask pairs {mask_pairs}')
+  machine = results.pop('machine')
+  for key in ('threads', 'env_groups'):
+    results.pop(key)
+  print(f'{_GAME.value}, {flags.FLAGS.num_envs} envs in {flags.FLAGS.env_groups} '
+        f'group(s), 5-step rollouts, median of {_ROUNDS.value} interleaved rounds x '
+        f'{_UPDATES.value} updates; precision {results["baseline"]["precision"]}, '
+        f'joint mask pairs {mask_pairs}; TensorFlow threads {threads[0]} per kernel, '
+        f'{threads[1]} kernels side by side')
+  print(f'{machine["cpu"]}, {machine["cores"]} cores, flags '
+        f'{" ".join(machine["cpu_flags"]) or "-"}, oneDNN '
+        f'{"on" if machine.get("onednn") else "off"}')
   print(f'{"":<30}{"agent steps/s":>14}{"frames/s":>10}{"of raw":>8}'
-        f'{"peak RSS":>10}')
+        f'{"peak RSS":>10}{"cores busy":>12}')
   for name, record in results.items():
+    busy = record.get('cores_busy')
     print(f'{name:<30}{record["agent_steps_per_s"]:>14,.0f}'
           f'{record["frames_per_s"]:>10,.0f}{record["of_raw"]:>8.0%}'
-          f'{record["peak_rss_mib"]:>7,.0f} MiB')
+          f'{record["peak_rss_mib"]:>7,.0f} MiB'
+          + (f'{busy:>12.2f}' if busy is not None else ''))
 
 
 def _main_env():
+  if _SERVE.value:
+    run_raw, raw = raw_env_rounds(_GAME.value, flags.FLAGS.num_envs, _STEPS.value)
+    run_raw()   # warm-up
+    _serve(run_raw, lambda: (raw.close(), {'peak_rss_mib': _peak_rss_mib()})[1])
+    return
   results = {
       'benchmark': _WHAT.value, 'game': _GAME.value, 'num_envs': flags.FLAGS.num_envs,
       **bench_env(_GAME.value, flags.FLAGS.num_envs, _STEPS.value, _ROUNDS.value),
@@ -481,6 +627,8 @@ _MAINS = {'env': _main_env, 'train': _main_train, 'profile': _main_profile,
 
 def main(argv):
   del argv
+  if _WHAT.value in ('train_one', 'profile', 'env'):
+    runtime.set_threads(flags.FLAGS.intra_op_threads, flags.FLAGS.inter_op_threads)
   _MAINS[_WHAT.value]()
 
 

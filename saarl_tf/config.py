@@ -291,6 +291,11 @@ class A2CConfig(Validated):
   seed: int = _seed()
   num_envs: int = _num_envs()
   rollout_steps: int = setting(5, 'n of the n-step returns.', lower=1)
+  env_groups: int = setting(
+      1, 'Atari: groups of envs stepped apart, so that the network acts for one '
+      'while the emulator steps another (the same algorithm). 1 steps all together, '
+      'the faster on 2 cores, where both already use every core (README, '
+      'Benchmark). Must divide --num_envs.', lower=1)
   total_frames: int = setting(40_000_000, 'Emulator frames per run (4 per agent step '
                               'on Atari; the paper: 1e7 agent steps).', lower=1)
   mask_checkpoint: Optional[str] = _mask_checkpoint()
@@ -308,6 +313,12 @@ class A2CConfig(Validated):
   env: AtariOptions = nested(AtariOptions)
   eval: EvalConfig = nested(EvalConfig)
   schedule: ScheduleConfig = nested(ScheduleConfig)
+
+  def __post_init__(self):
+    super().__post_init__()
+    if self.num_envs % self.env_groups:
+      raise ValueError(f'--env_groups={self.env_groups}: must divide '
+                       f'--num_envs={self.num_envs}; use --env_groups=1')
 
   def frames_per_update(self, frames_per_step: int) -> int:
     """Emulator frames one update consumes: envs x rollout steps x frame skip."""

@@ -44,6 +44,7 @@ from absl import logging
 from saarl_tf import config as config_lib
 from saarl_tf import protocol_table
 from saarl_tf import run_layout
+from saarl_tf import runtime
 from saarl_tf import storage
 from saarl_tf.envs import games as games_lib
 from saarl_tf.experiments import executors  # TF-free
@@ -96,6 +97,10 @@ _MAX_RETRIES = flags.DEFINE_integer(
     'max_retries', 3, 'ray: how often a run whose worker died is retried; it resumes '
     'from its last checkpoint.', lower_bound=0)
 
+# The TensorFlow runtime of this process (not a run's settings: same results).
+runtime.define_flags(FLAGS)
+runtime.prefer_onednn()
+
 # Hyperparameters: one flag per setting of the configs.
 config_lib.define_flags(FLAGS, config_lib.PretrainConfig, config_lib.A2CConfig,
                         config_lib.KeypointsConfig, config_lib.PlayConfig)
@@ -134,6 +139,15 @@ def _checkpoints_exist(values):
     raise flags.ValidationError(
         f'--mask_init_checkpoint={init} holds no checkpoint; expected the '
         'checkpoints/ directory of a pretrain_mask run')
+  return True
+
+
+@flags.multi_flags_validator(['num_envs', 'env_groups'])
+def _env_groups_divide_the_envs(values):
+  if values['num_envs'] % values['env_groups']:
+    raise flags.ValidationError(
+        f'--env_groups={values["env_groups"]}: must divide '
+        f'--num_envs={values["num_envs"]}; use --env_groups=1')
   return True
 
 
@@ -215,6 +229,7 @@ def main(argv):
   try:
     if _EXPERIMENT.value in _WRITES_ROOT_DIR:
       _check_writable(root_dir)          # before anything is built
+    runtime.set_threads(FLAGS.intra_op_threads, FLAGS.inter_op_threads)
     _run(root_dir)
   except stopping.RunInterrupted as stop:
     # The work is saved; say where, in one line, and end as the signal would.

@@ -105,8 +105,7 @@ def test_frozen_learner_reuses_the_masks_the_rollout_acted_with(tmp_path,
       _config(variant='frozen', mask_checkpoint=mask_dir, total_frames=10**9,
               precision='float32'), str(tmp_path / 'run'))
   run.run(3)
-  experience = a2c_training.append_bootstrap_state(
-      run.buffer.gather_all(), run.tf_env.current_time_step())
+  experience, _ = run.driver.run(run.driver.reset(), run.train_step)
   observations = experience.observation.numpy()
   acted_masks = experience.policy_info[a2c.MASK_INFO][:, :-1].numpy()
   assert acted_masks.shape == (16, 5, 7, 7)

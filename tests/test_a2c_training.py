@@ -114,7 +114,7 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
 
   # At the end of its budget the run saves its greedy policy with PolicySaver.
   policy = tf.saved_model.load(os.path.join(str(tmp_path), 'policy'))
-  time_step = second.tf_env.reset()
+  time_step = second.driver.reset()
   actions = policy.action(time_step).action.numpy()
   assert actions.shape == (16,) and actions.min() >= 0 and actions.max() <= 2
   second.close()
@@ -210,7 +210,7 @@ def test_frozen_variant_trains_with_the_shipped_exported_mask(tmp_path):
   run = a2c_training.A2CRun(
       _config(variant='frozen', mask_checkpoint=universal, total_frames=10**9,
               precision='float32'), str(tmp_path))
-  observations = run.tf_env.reset().observation
+  observations = run.driver.reset().observation
   exported = tf.saved_model.load(universal)
   np.testing.assert_allclose(run.network.mask(observations), exported(observations),
                              atol=1e-5)

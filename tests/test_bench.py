@@ -1,6 +1,7 @@
 """The benchmark runs end to end and reports what it says; speed is never asserted."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -21,6 +22,29 @@ def test_train_benchmark_of_one_variant_reports_rate_memory_and_precision():
   assert record['variant'] == 'joint' and record['precision'] == 'float32'
   assert record['agent_steps_per_s'] > 0
   assert record['peak_rss_mib'] > 100   # TensorFlow alone takes more than this
+
+
+@pytest.mark.slow
+def test_the_train_benchmark_interleaves_long_lived_processes_and_names_the_machine():
+  """--what=train: the raw env and each variant measured in a process of its own,
+  round by round; the record names the machine, oneDNN, precision and threads."""
+  result = subprocess.run(
+      [sys.executable, '-m', 'saarl_tf.bench', '--what=train', '--game=Breakout',
+       '--num_envs=2', '--updates=2', '--rounds=2', '--steps=10',
+       '--precision=float32', '--json'],
+      capture_output=True, text=True, timeout=900, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  record = json.loads(result.stdout.strip().splitlines()[-1])
+  for name in ('raw_vector_env', 'baseline', 'joint', 'frozen'):
+    assert record[name]['agent_steps_per_s'] > 0, name
+    assert record[name]['peak_rss_mib'] > 50, name
+  for name in ('baseline', 'joint', 'frozen'):
+    assert record[name]['precision'] == 'float32'
+    assert 0 < record[name]['cores_busy'] <= os.cpu_count() + 0.5
+  machine = record['machine']
+  assert machine['cores'] == os.cpu_count() and isinstance(machine['onednn'], bool)
+  assert machine['versions']['tensorflow']
+  assert record['threads'] == {'intra_op': 1, 'inter_op': 2}
 
 
 def test_the_sb3_benchmark_names_what_its_interpreter_lacks():

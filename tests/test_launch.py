@@ -40,6 +40,8 @@ BAD_FLAGS = [
      '--gamma=1.5: 1.5 is not a number in the range [0, 1]'),
     (('--experiment=a2c', '--games=Pong', '--learning_rate=0'),
      '--learning_rate must be > 0'),
+    (('--experiment=a2c', '--games=Pong', '--env_groups=3'),
+     '--env_groups=3: must divide --num_envs=16; use --env_groups=1'),
     (('--experiment=a2c', '--games=Pong', '--precision=fp16'),
      'value should be one of <float32|mixed_bfloat16|auto>'),
     (('--experiment=a2c', '--games=Pong', '--mask_update=joint'),

@@ -12,7 +12,7 @@ PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # from its own unit or from lower layers.
 LAYERS = {
     'config': 0, 'provenance': 0, 'storage': 0,
-    'envs': 1, 'models': 1, 'run_layout': 1, 'protocol_table': 1,
+    'envs': 1, 'models': 1, 'run_layout': 1, 'protocol_table': 1, 'runtime': 1,
     'evaluation': 2,
     'plots': 3, 'export': 3,
     'agents': 4,

@@ -94,34 +94,48 @@ def n_step_targets(rewards: tf.Tensor, discounts: tf.Tensor, step_types: tf.Tens
   return A2CTargets(returns, (returns - values) * weights, weights)
 
 
-MASK_INFO = 'mask'
+# The policy info of `ActorCriticPolicy`: what its forward pass computed besides the
+# action, so that a learner can use the rollout's own forward passes.
+LOGITS_INFO, VALUE_INFO, MASK_INFO = 'logits', 'value', 'mask'
 
 
 class ActorCriticPolicy(tf_policy.TFPolicy):
   """Samples actions from the actor-critic's categorical policy pi(a | x).
 
-  With `emit_mask`, the policy info carries the mask it acted with,
-  {'mask': float32 [B, 7, 7]}, so that a learner can reuse a frozen mask.
+  The policy info carries the forward pass it acted with: {'logits': float32 [B, A],
+  'value': float32 [B]} and, for a network with attention, 'mask': float32
+  [B, 7, 7]. With `stop_mask_gradient`, the features see the mask as a fixed input
+  (the joint variant with --mask_rl_gradient=false).
   """
 
   def __init__(self, time_step_spec, action_spec,
-               network: actor_critic.ActorCriticNetwork, emit_mask: bool = False,
-               name: str = 'a2c_policy'):
-    info_spec = ({MASK_INFO: tf.TensorSpec(
-        [geometry.MASK_SIZE, geometry.MASK_SIZE], tf.float32, name=MASK_INFO)}
-                 if emit_mask else ())
+               network: actor_critic.ActorCriticNetwork,
+               stop_mask_gradient: bool = False, name: str = 'a2c_policy'):
+    num_actions = int(action_spec.maximum - action_spec.minimum) + 1
+    info_spec = {LOGITS_INFO: tf.TensorSpec([num_actions], tf.float32,
+                                            name=LOGITS_INFO),
+                 VALUE_INFO: tf.TensorSpec([], tf.float32, name=VALUE_INFO)}
+    if network.attention_module is not None:
+      info_spec[MASK_INFO] = tf.TensorSpec(
+          [geometry.MASK_SIZE, geometry.MASK_SIZE], tf.float32, name=MASK_INFO)
     super().__init__(time_step_spec, action_spec, info_spec=info_spec, name=name)
     self._network = network
-    self._emit_mask = emit_mask
+    self._stop_mask_gradient = stop_mask_gradient
 
   def _variables(self):
     return self._network.variables
 
   def _distribution(self, time_step, policy_state):
-    logits, _, mask = self._network.forward(time_step.observation)
+    mask = self._network.mask(time_step.observation)
+    if mask is not None and self._stop_mask_gradient:
+      mask = tf.stop_gradient(mask)
+    logits, value, mask = self._network.forward(time_step.observation, mask)
+    info = {LOGITS_INFO: logits, VALUE_INFO: value}
+    if mask is not None:
+      info[MASK_INFO] = mask
     return policy_step.PolicyStep(
         tfp.distributions.Categorical(logits=logits, dtype=self.action_spec.dtype),
-        policy_state, {MASK_INFO: mask} if self._emit_mask else ())
+        policy_state, info)
 
 
 def pytorch_rmsprop(settings: config_lib.RMSpropConfig) -> tf.keras.optimizers.RMSprop:
@@ -244,11 +258,11 @@ class A2CAgent(tf_agent.TFAgent):
       if separate:
         self.mask_optimizer.build(attention_variables)
 
-    # A frozen mask is a pure function of the observation: the learner takes the
-    # rollout's masks from the policy info instead of computing them again.
+    # A frozen mask is a pure function of the observation: recomputing the forward
+    # pass, the learner takes the rollout's masks from the policy info.
     self._reuse_rollout_masks = variant == config_lib.FROZEN
     collect_policy = ActorCriticPolicy(time_step_spec, action_spec, network,
-                                       emit_mask=self._reuse_rollout_masks,
+                                       stop_mask_gradient=self._stop_rl_gradient,
                                        name='collect_policy')
     policy = greedy_policy.GreedyPolicy(collect_policy, name='greedy_policy')
     super().__init__(time_step_spec, action_spec, policy, collect_policy,
@@ -258,26 +272,32 @@ class A2CAgent(tf_agent.TFAgent):
   def _initialize(self):
     return tf.no_op()
 
-  def rl_loss(self, experience: trajectory.Trajectory) -> Dict[str, tf.Tensor]:
+  @property
+  def trains_mask(self) -> bool:
+    """Whether the agent trains L_mask (the joint variant)."""
+    return self._variant == config_lib.JOINT
+
+  def rl_loss(self, experience: trajectory.Trajectory,
+              taped_outputs: bool = False) -> Dict[str, tf.Tensor]:
     """L_RL of a rollout and what to log about it.
 
     Args:
       experience: `Trajectory` [N, T + 1] (module docstring).
+      taped_outputs: whether the policy info holds the forward pass each step acted
+        with (`ActorCriticPolicy`'s info, [N, T + 1]), computed with these weights on
+        the gradient tape this loss is taken under (`training.rollout`): they are
+        used as they are. Otherwise the forward pass is computed here.
 
     Returns:
       float32 scalars: 'policy', 'value', 'entropy', 'rl_total', 'advantage_mean',
       'return_mean' and, with a mask, 'rollout_mask_mean'.
     """
-    known_mask = None
-    if self._stop_rl_gradient:
-      observations = experience.observation
-      flat = tf.reshape(observations, tf.concat([[-1], tf.shape(observations)[2:]], 0))
-      known_mask = tf.stop_gradient(self._network.mask(flat))
-    if self._reuse_rollout_masks:
-      bootstrap_mask = self._network.mask(experience.observation[:, -1])
-      known_mask = tf.concat([experience.policy_info[MASK_INFO][:, :-1],
-                              bootstrap_mask[:, None]], axis=1)
-    logits, values, mask = self._network.forward(experience.observation, known_mask)
+    if taped_outputs:
+      info = experience.policy_info
+      logits, values = info[LOGITS_INFO], info[VALUE_INFO]
+      mask = info.get(MASK_INFO)
+    else:
+      logits, values, mask = self._forward(experience)
     logits = logits[:, :-1]
     targets = n_step_targets(
         experience.reward[:, :-1], experience.discount[:, :-1],
@@ -299,6 +319,20 @@ class A2CAgent(tf_agent.TFAgent):
       losses['rollout_mask_mean'] = tf.reduce_mean(mask)
     return losses
 
+  def _forward(self, experience: trajectory.Trajectory):
+    """(logits, values, mask) of the experience's observations [N, T + 1]: a frozen
+    mask from the policy info where the rollout recorded it."""
+    known_mask = None
+    if self._stop_rl_gradient:
+      observations = experience.observation
+      flat = tf.reshape(observations, tf.concat([[-1], tf.shape(observations)[2:]], 0))
+      known_mask = tf.stop_gradient(self._network.mask(flat))
+    if self._reuse_rollout_masks and MASK_INFO in experience.policy_info:
+      bootstrap_mask = self._network.mask(experience.observation[:, -1])
+      known_mask = tf.concat([experience.policy_info[MASK_INFO][:, :-1],
+                              bootstrap_mask[:, None]], axis=1)
+    return self._network.forward(experience.observation, known_mask)
+
   def mask_loss(self):
     """L_mask on pairs of each env's recent frames, and its parts."""
     source, target = self.recent_frames.sample_pairs(self._mask.pairs or None)
@@ -307,30 +341,49 @@ class A2CAgent(tf_agent.TFAgent):
                                self._mask.mask_loss.sparsity_weight)
 
   def _train(self, experience, weights=None):
+    """tf-agents' `train`: the forward pass computed anew, then `apply_gradients`."""
     del weights  # every step of a rollout counts once
-    train_mask = self._variant == config_lib.JOINT
-    if train_mask:
+    with tf.GradientTape(persistent=self.trains_mask) as tape:
+      losses = self.loss(experience)
+    return self.apply_gradients(tape, losses)
+
+  def loss(self, experience: trajectory.Trajectory,
+           taped_outputs: bool = False) -> Dict[str, tf.Tensor]:
+    """L_RL and, for the joint variant, L_mask on pairs of recent frames (whose ring
+    takes the rollout's frames first); 'total' is what the RL optimizer minimises.
+
+    Call under the `tf.GradientTape` that `apply_gradients` is given (persistent
+    for the joint variant: two gradients are taken). `taped_outputs`: `rl_loss`.
+    """
+    if self.trains_mask:
       self.recent_frames.add(experience.observation[:, :-1])
-      mask_on = tf.cast(self.train_step_counter >= self._mask.start_update,
-                        tf.float32)
-    with tf.GradientTape(persistent=train_mask) as tape:
-      losses = self.rl_loss(experience)
-      total = losses['rl_total']
-      if train_mask:
-        mask_losses = self.mask_loss()
-        losses.update({f'mask_{k}': v for k, v in mask_losses.items()})
-        if self._mask.update == config_lib.SUMMED:
-          total += mask_on * self._mask.loss_weight * mask_losses['total']
-    gradients = tape.gradient(total, self._rl_variables)
+    losses = self.rl_loss(experience, taped_outputs)
+    total = losses['rl_total']
+    if self.trains_mask:
+      mask_losses = self.mask_loss()
+      losses.update({f'mask_{k}': v for k, v in mask_losses.items()})
+      if self._mask.update == config_lib.SUMMED:
+        total += self._mask_on() * self._mask.loss_weight * mask_losses['total']
+    losses['total'] = total
+    return losses
+
+  def _mask_on(self) -> tf.Tensor:
+    """float32 1 once L_mask trains (mask.start_update), else 0."""
+    return tf.cast(self.train_step_counter >= self._mask.start_update, tf.float32)
+
+  def apply_gradients(self, tape: tf.GradientTape,
+                      losses: Dict[str, tf.Tensor]) -> tf_agent.LossInfo:
+    """One optimizer step on `losses['total']` (RMSprop) and, for a separate mask
+    update, one on L_mask (Adam, from mask.start_update); counts the update."""
+    gradients = tape.gradient(losses['total'], self._rl_variables)
     self.optimizer.apply_gradients(zip(gradients, self._rl_variables))
-    if train_mask and self._mask.update == config_lib.SEPARATE:
-      mask_gradients = tape.gradient(mask_losses['total'], self._attention_variables)
+    if self.trains_mask and self._mask.update == config_lib.SEPARATE:
+      mask_gradients = tape.gradient(losses['mask_total'], self._attention_variables)
 
       def mask_step():
         self.mask_optimizer.apply_gradients(
             zip(mask_gradients, self._attention_variables))
         return tf.constant(True)
-      tf.cond(mask_on > 0, mask_step, lambda: tf.constant(False))
+      tf.cond(self._mask_on() > 0, mask_step, lambda: tf.constant(False))
     self.train_step_counter.assign_add(1)
-    losses['total'] = total
-    return tf_agent.LossInfo(loss=total, extra=losses)
+    return tf_agent.LossInfo(loss=losses['total'], extra=losses)

@@ -25,10 +25,15 @@ resets). This module adapts it to tf-agents' `PyEnvironment` contract:
   observation (for videos): a second `AtariVectorEnv` that emits RGB screens is
   stepped in lockstep with the same seeds and actions. ALE is deterministic, so both
   play the same game; every step checks that their rewards, lives and frame numbers
-  agree and raises if they ever do not.
+  agree and raises if they ever do not;
+* with `num_groups` > 1 the envs are split into that many groups, each its own
+  `AtariVectorEnv` on threads of its own, env i still seeded `seed + i`: `send(g,
+  actions)` starts group g's step and returns at once, `recv(g)` waits for it, so a
+  learner acts for one group while the other emulates (`training.rollout`). ALE is
+  deterministic per env, so the groups play the games one vector env would.
 """
 
-from typing import List
+from typing import List, Tuple
 
 import numpy as np
 from ale_py.vector_env import AtariVectorEnv
@@ -69,7 +74,8 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
                zero_frame_stack: bool = True,
                num_threads: int = 0,
                episode_history: int = 1000,
-               record_screens: bool = False):
+               record_screens: bool = False,
+               num_groups: int = 1):
     """Creates the environment.
 
     Args:
@@ -90,9 +96,16 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
       episode_history: how many finished games `finished_episodes` keeps at most.
       record_screens: whether `screens` holds the colour screens (module docstring;
         it doubles the emulation work).
+      num_groups: groups of envs stepped apart (`send`, `recv`); must divide
+        `num_envs`.
     """
     if num_envs < 1:   # checked before ALE builds anything
       raise ValueError(f'num_envs must be at least 1, got {num_envs}')
+    if num_groups < 1 or num_envs % num_groups:
+      raise ValueError(f'num_groups={num_groups}: expected a divisor of num_envs '
+                       f'({num_envs}), e.g. 1 or 2')
+    if record_screens and num_groups > 1:
+      raise ValueError('record_screens steps one group only: use num_groups=1')
     self._game_id = ale_game_id(game)
     self.sticky_action_prob = sticky_action_prob
     self._seed = seed
@@ -104,14 +117,17 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
                     max_num_frames_per_episode=max_episode_frames,
                     repeat_action_probability=sticky_action_prob, noop_max=noop_max,
                     episodic_life=False, reward_clipping=False, use_fire_reset=True)
-    self._vec_env = AtariVectorEnv(self._game_id, num_envs, stack_num=frame_stack,
-                                   **emulator)
+    size = num_envs // num_groups
+    self._bounds = [(g * size, (g + 1) * size) for g in range(num_groups)]
+    self._vec_envs = [AtariVectorEnv(self._game_id, size, stack_num=frame_stack,
+                                     **emulator) for _ in range(num_groups)]
     self._screen_env = AtariVectorEnv(
         self._game_id, num_envs, stack_num=1, grayscale=False,
         img_height=SCREEN_HEIGHT, img_width=SCREEN_WIDTH,
         **emulator) if record_screens else None
     self._screens = None
-    action_names = [a.name for a in self._vec_env.ale.get_action_set()]
+    self._sent = [None] * num_groups      # each group's actions in flight
+    action_names = [a.name for a in self._vec_envs[0].ale.get_action_set()]
     self._action_names = action_names
     self._life_restart_action = (action_names.index(_FIRE_ACTION_NAME)
                                  if _FIRE_ACTION_NAME in action_names else 0)
@@ -124,12 +140,16 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
   def _reset(self):
     seed = self._seed if not self._has_reset else None
     self._has_reset = True
-    obs, info = self._vec_env.reset(seed=seed)
+    resets = [vec_env.reset(seed=None if seed is None else seed + start)
+              for vec_env, (start, _) in zip(self._vec_envs, self._bounds)]
+    obs = np.concatenate([obs for obs, _ in resets])
     if self._screen_env is not None:
       screens, _ = self._screen_env.reset(seed=seed)
       self._screens = screens[:, 0]
     n = self._num_envs
-    self._lives = info['lives'].copy()
+    self._sent = [None] * len(self._bounds)
+    self._restarting = np.zeros(n, bool)
+    self._lives = np.concatenate([info['lives'] for _, info in resets])
     self._fire_first = np.full(n, self._sticky_restart)   # the game's first step
     self._game_over = np.zeros(n, bool)    # the last step ended the game
     self._life_lost = np.zeros(n, bool)    # the last step lost a life, game goes on
@@ -144,34 +164,62 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
 
   def _step(self, action):
     action = np.asarray(action, np.int32)
+    for group, (start, stop) in enumerate(self._bounds):
+      self.send(group, action[start:stop])
+    steps = [self.recv(group) for group in range(len(self._bounds))]
+    return ts.TimeStep(*(np.concatenate(field) for field in zip(*steps)))
+
+  @property
+  def group_bounds(self) -> List[Tuple[int, int]]:
+    return list(self._bounds)
+
+  def send(self, group: int, actions: np.ndarray):
+    """Starts one step of `group`'s envs (int32 `actions` [group size]); returns
+    before the emulator is done."""
+    start, stop = self._bounds[group]
+    action = np.asarray(actions, np.int32)
     # After a life loss the agent's action is replaced by the restart action, as
     # baselines' reset would do; after a game over ALE resets and ignores it.
-    restarting = self._game_over | self._life_lost
-    if self._life_lost.any():
-      action = np.where(self._life_lost, self._life_restart_action, action)
-    if self._fire_first.any():
+    life_lost = self._life_lost[start:stop]
+    self._restarting[start:stop] = self._game_over[start:stop] | life_lost
+    if life_lost.any():
+      action = np.where(life_lost, self._life_restart_action, action)
+    fire_first = self._fire_first[start:stop]
+    if fire_first.any():
       # Sticky actions can swallow ALE's one-frame FIRE reset (30% of Breakout games
       # never launched a ball at p = 0.25): the first step of each game presses the
       # restart action too, as the step after a life loss does.
-      action = np.where(self._fire_first, self._life_restart_action, action)
-    obs, raw_reward, terminated, truncated, info = self._vec_env.step(action)
+      action = np.where(fire_first, self._life_restart_action, action)
+    self._sent[group] = action
+    self._vec_envs[group].send(action)
+
+  def recv(self, group: int) -> ts.TimeStep:
+    """Waits for `group`'s step to end; its `TimeStep`, arrays [group size, ...]."""
+    if self._sent[group] is None:
+      raise RuntimeError(f'recv({group}) without a send to group {group} first')
+    start, stop = self._bounds[group]
+    envs = slice(start, stop)
+    obs, raw_reward, terminated, truncated, info = self._vec_envs[group].recv()
     if self._screen_env is not None:
-      self._step_screens(action, raw_reward, terminated | truncated, info)
+      self._step_screens(self._sent[group], raw_reward, terminated | truncated, info)
+    self._sent[group] = None
     lives = info['lives']
+    restarting = self._restarting[envs]
 
     # A game over resets the per-game accounting before this step's (reset) reward.
-    self._raw_return[self._game_over] = 0.0
-    self._agent_steps[self._game_over] = 0
+    game_was_over = self._game_over[envs]
+    self._raw_return[envs][game_was_over] = 0.0
+    self._agent_steps[envs][game_was_over] = 0
     raw_reward = raw_reward.astype(np.float64)
-    self._raw_return += raw_reward
-    self._agent_steps += 1
+    self._raw_return[envs] += raw_reward
+    self._agent_steps[envs] += 1
 
     game_over = terminated | truncated
-    life_lost = ((lives < self._lives) & ~game_over & ~restarting
+    life_lost = ((lives < self._lives[envs]) & ~game_over & ~restarting
                  if self._episodic_life else np.zeros_like(game_over))
     for i in np.flatnonzero(game_over):
-      self._record_episode(self._raw_return[i], self._agent_steps[i],
-                           info['episode_frame_number'][i], i)
+      self._record_episode(self._raw_return[start + i], self._agent_steps[start + i],
+                           info['episode_frame_number'][i], start + i)
 
     step_type = np.where(game_over | life_lost, ts.StepType.LAST,
                          ts.StepType.MID).astype(np.int32)
@@ -182,15 +230,15 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
     reward = np.sign(raw_reward) if self._clip_rewards else raw_reward
     reward = np.where(restarting, 0.0, reward).astype(np.float32)
 
-    self._lives = lives.copy()
+    self._lives[envs] = lives
     # With sticky actions a game's first step (after the auto-reset step that a
     # game over leads to) presses the restart action.
-    self._fire_first = self._game_over & self._sticky_restart
-    self._game_over = game_over
-    self._life_lost = life_lost
-    self._episode_steps = np.where(restarting, 0, self._episode_steps + 1)
+    self._fire_first[envs] = game_was_over & self._sticky_restart
+    self._game_over[envs] = game_over
+    self._life_lost[envs] = life_lost
+    self._episode_steps[envs] = np.where(restarting, 0, self._episode_steps[envs] + 1)
     return ts.TimeStep(step_type=step_type, reward=reward, discount=discount,
-                       observation=self._stack(obs))
+                       observation=self._stack(obs, envs))
 
   def _step_screens(self, action, raw_reward, game_over, info):
     screens, reward, terminated, truncated, screen_info = self._screen_env.step(action)
@@ -233,20 +281,22 @@ class AtariEnvironment(batched.BatchedFrameEnvironment):
     return list(self._action_names)
 
   def close(self):
-    self._vec_env.close()
+    for vec_env in self._vec_envs:
+      vec_env.close()
     if self._screen_env is not None:
       self._screen_env.close()
 
-  def _stack(self, obs: np.ndarray) -> np.ndarray:
-    """ALE's [N, C, H, W] stacks -> ours, [N, H, W, C], older frames zeroed at starts.
+  def _stack(self, obs: np.ndarray, envs: slice = slice(None)) -> np.ndarray:
+    """ALE's [n, C, H, W] stacks of the envs `envs` -> ours, [n, H, W, C], older
+    frames zeroed at starts.
 
     Frame j of the stack (0 oldest, C - 1 newest) is from before the RL episode began
     when j + steps since its FIRST < C - 1; with `zero_frame_stack` it is zeroed.
     """
     nhwc = self._to_nhwc(obs)
     if self._zero_frame_stack:
-      stale = (np.arange(self._frame_stack)[None, :] + self._episode_steps[:, None]
-               < self._frame_stack - 1)                     # [N, C]
+      stale = (np.arange(self._frame_stack)[None, :]
+               + self._episode_steps[envs, None] < self._frame_stack - 1)   # [n, C]
       # Only the stale [84, 84] planes are written: multiplying the whole batch by
       # the [N, C] flags rewrote all N x 28 KB at every episode start.
       for env, frame in zip(*np.nonzero(stale)):

@@ -1,7 +1,7 @@
 """What every batched environment of ours shares: specs, batch size, episode records."""
 
 import collections
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple, Optional, Tuple
 
 import numpy as np
 from tf_agents.environments import py_environment
@@ -53,6 +53,27 @@ class BatchedFrameEnvironment(py_environment.PyEnvironment):
   def reseed(self, seed: int):
     """The next `reset` starts every env afresh from `seed` (env i from seed + i)."""
     raise NotImplementedError
+
+  # --- stepping one group of envs at a time (`training.rollout`) -------------------
+  # The envs form `group_bounds` groups: `send` starts a group's step and may return
+  # before it is done, `recv` ends it, so that a learner can act for one group while
+  # another steps. Here, one group stepped in `recv`; `AtariEnvironment` overrides
+  # these to step its groups on the emulator's threads.
+
+  @property
+  def group_bounds(self) -> List[Tuple[int, int]]:
+    """[(first env, last env + 1)] of each group, in env order."""
+    return [(0, self._num_envs)]
+
+  def send(self, group: int, actions: np.ndarray):
+    """Starts one step of `group`'s envs with int32 `actions` [group size]."""
+    del group
+    self._pending = np.asarray(actions, np.int32)
+
+  def recv(self, group: int):
+    """Ends `group`'s step: its `TimeStep` (arrays [group size, ...])."""
+    del group
+    return self.step(self._pending)
 
   @property
   def game_scores(self) -> np.ndarray:

@@ -29,6 +29,7 @@ import importlib.util
 from typing import Any, Callable, List, Optional, Sequence
 
 from saarl_tf import provenance
+from saarl_tf import runtime
 from saarl_tf.training import run_lease
 
 EXECUTORS = ('local', 'ray')
@@ -50,15 +51,11 @@ class LocalExecutor:
 
 
 def limit_threads(cpus: float):
-  """Sizes TensorFlow's thread pools to `cpus` (before TensorFlow starts its runtime).
-
-  Intra-op threads do a kernel's work; inter-op threads run independent kernels side
-  by side (2 suffice for A2C's graph).
-  """
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  threads = max(1, int(cpus))
-  tf.config.threading.set_intra_op_parallelism_threads(threads)
-  tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+  """Sizes TensorFlow's thread pools to `cpus` (before TensorFlow starts its runtime):
+  one thread per kernel, up to `runtime.DEFAULT_INTER_OP_THREADS` kernels side by
+  side."""
+  runtime.set_threads(runtime.DEFAULT_INTRA_OP_THREADS,
+                      max(1, min(runtime.DEFAULT_INTER_OP_THREADS, int(cpus))))
 
 
 def _in_worker(cpus: float, function: Callable[..., Any], *args) -> Any:
@@ -68,6 +65,7 @@ def _in_worker(cpus: float, function: Callable[..., Any], *args) -> Any:
   being removed): its run's lease is waited for, as long as a lost node's would take
   to expire, rather than refused at once.
   """
+  runtime.prefer_onednn()
   limit_threads(cpus)
   run_lease.set_wait(run_lease.EXPIRES_AFTER)
   return function(*args)

@@ -71,7 +71,7 @@ def run_player(run_dir: str, policy: str) -> Player:
   config, network = trained.config, trained.network
   has_mask = network.attention_module is not None
   tf_policy = a2c.ActorCriticPolicy(trained.time_step_spec, trained.action_spec,
-                                    network, emit_mask=has_mask)
+                                    network)
   if policy == 'greedy':
     tf_policy = greedy_policy.GreedyPolicy(tf_policy)
   eager = py_tf_eager_policy.PyTFEagerPolicy(tf_policy, use_tf_function=True,

@@ -1,9 +1,10 @@
-"""The A2C training loop: tf-agents driver, one train step per rollout, resumable.
+"""The A2C training loop: one update per rollout, resumable.
 
-Each iteration runs a `DynamicStepDriver` for exactly T steps of N environments into a
-replay buffer of length T, appends the state the rollout ended in (for the bootstrap
-value), and calls `A2CAgent.train` on the resulting [N, T + 1] trajectory; collection
-and training run together in one `tf.function`.
+Each update is one `tf.function`, read top to bottom in `A2CRun._update_fn`: the
+rollout (`rollout.RolloutDriver`: T steps of N envs, every forward pass on the
+gradient tape; with --env_groups > 1 the emulator steps one group of envs while the
+network acts for another), the loss (`A2CAgent.loss` on those forward passes), the
+gradients and the optimizer steps (`A2CAgent.apply_gradients`).
 
 A run directory holds config.json, train/ (TensorBoard: raw game scores, evaluation
 scores, losses, speed, mask mean and images, all against emulator frames),
@@ -23,11 +24,8 @@ import warnings
 from absl import logging
 import numpy as np
 import tensorflow as tf
-from tf_agents.drivers import dynamic_step_driver
 from tf_agents.environments import tf_py_environment
 from tf_agents.policies import policy_saver
-from tf_agents.replay_buffers import tf_uniform_replay_buffer
-from tf_agents.trajectories import trajectory
 from tensorboard.plugins.hparams import api as hp
 from tf_agents.utils import common
 
@@ -44,12 +42,16 @@ from saarl_tf.models import attention
 from saarl_tf.models import precisions
 from saarl_tf.training import loop_core
 from saarl_tf.training import policy_evaluation
+from saarl_tf.training import rollout
 from saarl_tf.training import run_files
 from saarl_tf.training import run_lease
 from saarl_tf.training import stopping
 
-# Evaluation envs are seeded apart from every training env (seed + i + 7919 k).
+# Env seeds: a start at update u seeds its training envs seed + 7919 u, the k-th
+# evaluation seed + 1,000,000 + 7919 k (env i adds i): evaluation apart from
+# training, and a prime stride keeps starts and evaluations apart.
 _EVAL_SEED_OFFSET = 1_000_000
+_SEED_STRIDE = 7919
 # The joint mask "collapses" (mean of the rollout's masks below this, seen at
 # 0.002-0.005 on Breakout in the authors' code and ours) and "recovers" (back above
 # the second); done.json records the first update of each.
@@ -140,6 +142,14 @@ def env_options(config: config_lib.A2CConfig) -> Dict[str, bool]:
   return dataclasses.asdict(config.env)
 
 
+def training_env_options(config: config_lib.A2CConfig) -> Dict[str, Any]:
+  """The training envs' options: `env_options` and, on Atari, the env groups."""
+  options = env_options(config)
+  if options:
+    options['num_groups'] = config.env_groups
+  return options
+
+
 def eval_env_options(config: config_lib.A2CConfig, mode: str) -> Dict[str, Any]:
   """The evaluation envs' options in `mode`: training's, and in the sticky mode
   sticky actions too (Atari only: the sprites game's games differ by its seed)."""
@@ -197,20 +207,6 @@ def restore_trained_network(root_dir: str) -> TrainedNetwork:
   status.assert_existing_objects_matched()
   return TrainedNetwork(config, network, time_step_spec, action_spec,
                         int(train_step.numpy()))
-
-
-def append_bootstrap_state(rollout: trajectory.Trajectory,
-                           final_time_step) -> trajectory.Trajectory:
-  """[N, T] rollout + the state it ended in -> the agent's [N, T + 1] experience.
-
-  The appended item carries the final observation and step type; its action, reward
-  and discount are placeholders that the agent never reads.
-  """
-  last = tf.nest.map_structure(lambda x: tf.zeros_like(x[:, -1:]), rollout)
-  last = last._replace(step_type=final_time_step.step_type[:, None],
-                       observation=final_time_step.observation[:, None],
-                       discount=tf.ones_like(last.discount))
-  return tf.nest.map_structure(lambda a, b: tf.concat([a, b], axis=1), rollout, last)
 
 
 def train(config: config_lib.A2CConfig, root_dir: str) -> Dict[str, Any]:
@@ -271,16 +267,11 @@ class A2CRun:
     self._record_settings(settings, resume_changes)
     self.env = envs.make_environment(
         config.game, num_envs=config.num_envs,
-        seed=config.seed + 7919 * self.start_update, **env_options(config))
-    self.tf_env = tf_py_environment.TFPyEnvironment(self.env)
-    self.buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(
-        self.agent.collect_data_spec, batch_size=config.num_envs,
-        max_length=config.rollout_steps)
-    # num_steps is only an upper bound: each run stops after maximum_iterations.
-    self.driver = dynamic_step_driver.DynamicStepDriver(
-        self.tf_env, self.agent.collect_policy, observers=[self.buffer.add_batch],
-        num_steps=config.num_envs * config.rollout_steps * 1000)
-    self._iteration = common.function(self._iteration_fn)
+        seed=config.seed + _SEED_STRIDE * self.start_update,
+        **training_env_options(config))
+    self.driver = rollout.RolloutDriver(self.env, self.agent.collect_policy,
+                                        config.rollout_steps, seed=config.seed)
+    self._update_step = common.function(self._update_fn)
     # One evaluator per evaluation mode, each on envs of its own.
     self.evaluators = {mode: policy_evaluation.PolicyEvaluator(
         self._evaluation_policy(mode),
@@ -335,7 +326,7 @@ class A2CRun:
     """Plays `eval.games` complete games per evaluation mode with the current
     weights (the same seeds in every mode); logs them."""
     seed = (self.config.seed + _EVAL_SEED_OFFSET
-            + 7919 * (update // self.config.eval.every))
+            + _SEED_STRIDE * (update // self.config.eval.every))
     frames = update * self.frames_per_update
     for mode, evaluator in self.evaluators.items():
       games = evaluator.play(seed)
@@ -369,12 +360,15 @@ class A2CRun:
   def total_updates(self) -> int:
     return -(-self.config.total_frames // self.frames_per_update)   # ceil
 
-  def _iteration_fn(self, time_step):
-    time_step, _ = self.driver.run(time_step, (),
-                                   maximum_iterations=self.config.rollout_steps)
-    experience = append_bootstrap_state(self.buffer.gather_all(), time_step)
-    loss_info = self.agent.train(experience)
-    return time_step, loss_info.extra
+  def _update_fn(self, time_step):
+    """One update, as one `tf.function`: the rollout from `time_step` with every
+    forward pass on the tape, L_RL (and L_mask) on those forward passes, the
+    gradients, the optimizer steps. Returns the time step the envs are in and the
+    losses."""
+    with tf.GradientTape(persistent=self.agent.trains_mask) as tape:
+      experience, time_step = self.driver.run(time_step, self.train_step)
+      losses = self.agent.loss(experience, taped_outputs=True)
+    return time_step, self.agent.apply_gradients(tape, losses).extra
 
   def run(self, num_updates: Optional[int] = None) -> Dict[str, Any]:
     """Trains until `num_updates` (default: the whole budget) updates are done.
@@ -427,11 +421,11 @@ class A2CRun:
                    logs: 'CsvLogs'):
     """Collect-and-train iterations until `target` updates, a stop or a lost lease;
     returns the time step the last rollout ended in."""
-    time_step = self.tf_env.reset()
+    time_step = self.driver.reset()
     self._seen_episodes = self.env.num_finished_episodes
     self._speed = _Speedometer(self._update())
     while self._update() < target and loop.running and not self.lease.lost:
-      time_step, self.losses = self._iteration(time_step)
+      time_step, self.losses = self._update_step(time_step)
       self._record_update(logs)
       self._periodic_work(target, time_step.observation, logs, loop)
     return time_step

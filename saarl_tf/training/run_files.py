@@ -23,6 +23,7 @@ import numpy as np
 from saarl_tf import config as config_lib
 from saarl_tf import provenance
 from saarl_tf import run_layout
+from saarl_tf import runtime
 from saarl_tf import storage
 from saarl_tf.models import precisions
 
@@ -160,9 +161,11 @@ def read_config(root_dir: str) -> Optional[Dict[str, Any]]:
   return storage.read_json(os.path.join(root_dir, run_layout.CONFIG_JSON))
 
 
-# What may differ when a run resumes: how long it runs (upwards only) and how often
-# it reports. Any other change would make one run of two settings.
+# What may differ when a run resumes: how long it runs (upwards only), how often it
+# reports and how its envs are grouped (the same algorithm). Any other change would
+# make one run of two settings.
 _REPORT_RATES = 'schedule.'
+_SPEED_ONLY = ('env_groups',)
 _PROVENANCE = ('resolved_precision', 'package_version', 'git_commit', 'history',
                'mask_provenance', 'num_frames')
 
@@ -226,7 +229,7 @@ def check_settings(root_dir: str, settings: Dict[str, Any],
     name = names.get(key, key)
     if key == budget and before is not None and after is not None and after < before:
       refused.append(f'{name} {before} -> {after} (a run may only be extended)')
-    elif key == budget or key.startswith(_REPORT_RATES):
+    elif key == budget or key.startswith(_REPORT_RATES) or key in _SPEED_ONLY:
       allowed[name] = [before, after]
     else:
       refused.append(f'{name} {before!r} -> {after!r}')
@@ -243,12 +246,13 @@ def record_start(root_dir: str, settings: Dict[str, Any], start: Dict[str, Any],
   settings, `extra` records (e.g. the frozen mask's provenance) and per start of the
   run (`history`) `start` (the step it started from, the precision it resolved to)
   with the package version, commit, host, process id and machine (CPU, library
-  versions, oneDNN on or off: `provenance.machine`)."""
+  versions, oneDNN on or off: `provenance.machine`; TensorFlow's thread pools)."""
   old = read_config(root_dir) or {}
   start = dict(start, package_version=provenance.package_version(),
                git_commit=provenance.git_commit(), host=socket.gethostname(),
                pid=os.getpid(),
-               machine=provenance.machine(precisions.onednn_enabled()))
+               machine=dict(provenance.machine(precisions.onednn_enabled()),
+                            tf_threads=runtime.threads()))
   history = old.get('history', [])
   if not history or history[-1] != start:
     history = history + [start]
