@@ -293,9 +293,9 @@ def bench_profile(game: str, variant: str, num_envs: int, updates: int,
 
   Returns:
     'wall_ms_per_update': the loop's wall-clock per update while profiled (the
-      checkpoint the loop saves at its end included: under 1 ms per update at 100);
+      checkpoint the loop saves at its end included);
     'thread_ms_per_update': {part: ms of TensorFlow threads' time per update}, summed
-    over threads (2 busy threads for 10 ms count 20 ms), largest first;
+    over threads (two threads busy at once count twice), largest first;
     'busy_threads': their sum over the wall-clock (the mean number of busy threads);
     'cores_busy': the process's CPU time over the wall-clock (every thread, the
     emulator's too); 'precision', 'updates' and 'trace_dir' (None once deleted).

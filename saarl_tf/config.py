@@ -325,6 +325,21 @@ class A2CConfig(Validated):
     return self.num_envs * self.rollout_steps * frames_per_step
 
 
+# The settings (flattened names, or prefixes ending in '.') each variant's run never
+# reads: a resume may differ in them.
+UNUSED_BY_VARIANT = {
+    BASELINE: ('mask_mode', 'mask_checkpoint', 'mask_init_checkpoint', 'mask.'),
+    JOINT: ('mask_checkpoint',),
+    FROZEN: ('mask_init_checkpoint', 'mask.'),
+}
+
+
+def unused_by(variant: str, name: str) -> bool:
+  """Whether a run of `variant` never reads the setting `name` ('mask.pairs')."""
+  return any(name == unused or (unused.endswith('.') and name.startswith(unused))
+             for unused in UNUSED_BY_VARIANT.get(variant, ()))
+
+
 # --- Keypoints --------------------------------------------------------------------
 
 
@@ -383,6 +398,10 @@ class PlayConfig(Validated):
                      'is real time (4 emulator frames per step at 60 Hz).', lower=1)
   scale: int = setting(3, 'Video pixels per screen pixel.', flag='video_scale',
                        lower=1)
+  records: Optional[str] = setting(
+      None, "A CSV of each game's raw score, agent steps and most frequent action with "
+      'the share of the steps it was chosen in (what play prints), kept for the '
+      'record.', flag='play_records')
   strip: Optional[str] = setting(
       None, "A PNG of the first game's frames side by side (every --strip_every "
       'steps from the start), the still a README or paper shows.')

@@ -188,13 +188,6 @@ def export_mask(model: attention.SelfSupervisedAttention, export_dir: str,
   return export_dir
 
 
-def is_export(path: str) -> bool:
-  """Whether `path` holds a mask export (rather than a pre-training checkpoint)."""
-  return tf.io.gfile.exists(os.path.join(path, run_layout.SAVED_MODEL)) and \
-      tf.io.gfile.exists(os.path.join(path, run_layout.EXPORT_ASSETS_DIR,
-                                      METADATA_FILE))
-
-
 def load_attention(path: str,
                    model: Optional[attention.SelfSupervisedAttention] = None
                    ) -> attention.SelfSupervisedAttention:
@@ -265,6 +258,9 @@ def read_metadata(export_dir: str) -> Dict[str, Any]:
   return metadata
 
 
+# Registered with Keras, so a model saved with it (.keras, .h5) loads back with
+# `tf.keras.models.load_model(path)` once this module is imported.
+@tf.keras.saving.register_keras_serializable(package='saarl_tf')
 class MaskLayer(tf.keras.layers.Layer):
   """A frozen exported mask as a Keras layer: uint8 observations -> float32 mask.
 

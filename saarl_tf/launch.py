@@ -30,12 +30,18 @@ Experiments:
                  --video=out.mp4 a video of the screen with the mask over it.
 """
 
+import errno
+import logging as std_logging
 import os
 import sys
 
-# TensorFlow's C++ start-up lines (oneDNN, CUDA stubs, CPU features, TensorRT), about
-# ten INFO and WARNING lines per process, would bury ours; a user's own setting wins.
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+# TensorFlow's C++ start-up lines (oneDNN, CUDA stubs, CPU features, TensorRT, and
+# three 'Unable to register' errors of every TensorFlow 2.15 import) would bury ours:
+# shown only with --verbosity=1 (absl's) or above; a user's own setting wins.
+_VERBOSE = any(arg.startswith(('--verbosity=', '-v=')) and arg.split('=')[1] not in
+               ('0', '-1', '-2', '-3', 'info', 'warning', 'error', 'fatal')
+               for arg in sys.argv[1:])
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '0' if _VERBOSE else '3')
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags
@@ -75,6 +81,9 @@ _RUNS = flags.DEFINE_string(
     'runs', None, "report: a glob of run directories, e.g. 'runs/MsPacman/*/seed_*'.")
 _OUTPUT = flags.DEFINE_string('output', None, 'report: where its files go.')
 _TITLE = flags.DEFINE_string('title', 'A2C runs', "report: the figure's title.")
+_REPORT_FRAMES = flags.DEFINE_integer(
+    'report_frames', None, 'report: read each run only up to this many frames (e.g. '
+    "40M-frame runs at 4M, beside 4M runs); default: each run's budget.", lower_bound=1)
 _EXPORT_DIR = flags.DEFINE_string(
     'export_dir', None, 'export: where the SavedModel goes (default export/mask); '
     'protocols: where their pre-trained mask is exported (default export/).')
@@ -222,60 +231,68 @@ def _pretrain_config(games) -> config_lib.PretrainConfig:
   return config_lib.from_flags(config_lib.PretrainConfig, FLAGS, games=tuple(games))
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
-  root_dir = _ROOT_DIR.value or run_layout.default_root_dir(_EXPERIMENT.value)
-  try:
-    if _EXPERIMENT.value in _WRITES_ROOT_DIR:
-      _check_writable(root_dir)          # before anything is built
-    runtime.set_threads(FLAGS.intra_op_threads, FLAGS.inter_op_threads)
-    _run(root_dir)
-  except stopping.RunInterrupted as stop:
-    # The work is saved; say where, in one line, and end as the signal would.
-    print(f'saarl_tf: {stop}', file=sys.stderr)
-    sys.exit(stop.exit_code)
-  except (run_files.SettingsChanged, run_lease.RunBusy, ValueError) as error:
-    print(f'saarl_tf: {error}', file=sys.stderr)
-    sys.exit(2)
-  except KeyboardInterrupt:
-    # A stop before a training loop took over its signals (set-up, frame
-    # collection): nothing was trained, so nothing is lost.
-    print('saarl_tf: interrupted during set-up, before training started; run the '
-          'same command to start again', file=sys.stderr)
-    sys.exit(130)
-
-
 # Experiments that write under --root_dir (the others read runs or write --output).
 _WRITES_ROOT_DIR = ('a2c', 'pretrain_mask', 'keypoints', 'all') + PROTOCOL_NAMES
 
 
-def _check_writable(root_dir: str):
-  """Raises ValueError (one line) unless a file can be written in `root_dir`."""
-  probe = os.path.join(root_dir, f'.write_probe_{os.getpid()}')
+def _output_locations(root_dir: str):
+  """(flag=value, directory) of every place the command will write."""
+  experiment, places = _EXPERIMENT.value, []
+  if experiment in _WRITES_ROOT_DIR:
+    places.append((f'--root_dir={root_dir}', root_dir))
+  exports = [name for name in PROTOCOL_NAMES if experiment in (name, 'all')
+             and config_lib.FROZEN in protocol_table.PROTOCOLS[name].variants]
+  if exports:
+    export_root = _EXPORT_DIR.value or run_layout.DEFAULT_EXPORT_ROOT
+    places.append((f'--export_dir={export_root}', export_root))
+  elif experiment == 'export':
+    export_dir = _EXPORT_DIR.value or os.path.join(run_layout.DEFAULT_EXPORT_ROOT,
+                                                   'mask')
+    places.append((f'--export_dir={export_dir}',
+                   os.path.dirname(os.path.abspath(export_dir))))
+  elif experiment == 'report':
+    places.append((f'--output={_OUTPUT.value}', _OUTPUT.value))
+  elif experiment == 'play':
+    for flag in ('video', 'strip', 'play_records'):
+      if FLAGS[flag].value:
+        places.append((f'--{flag}={FLAGS[flag].value}',
+                       os.path.dirname(os.path.abspath(FLAGS[flag].value))))
+  return places
+
+
+def _check_writable(directory: str, flag: str):
+  """Raises ValueError (one line, naming `flag`) unless files can be written in
+  `directory`; a local one is looked at, not made (nothing is written before the work
+  starts), a remote one (tf.io.gfile) is made and a probe file written."""
   try:
-    if '://' in root_dir:              # through tf.io.gfile
-      storage.makedirs(root_dir)
+    if '://' in directory:             # through tf.io.gfile
+      probe = os.path.join(directory, f'.write_probe_{os.getpid()}')
+      storage.makedirs(directory)
       storage.write_atomically(probe, '')
       storage.gfile().remove(probe)
     else:                              # a local path: no TensorFlow to load
-      os.makedirs(root_dir, exist_ok=True)
-      with open(probe, 'w'):
-        pass
-      os.remove(probe)
+      path = os.path.abspath(directory)
+      existing = path
+      while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+      if not os.path.isdir(existing):
+        raise NotADirectoryError(errno.ENOTDIR, 'Not a directory', directory)
+      if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, 'Permission denied', existing)
   except Exception as error:  # pylint: disable=broad-except
     reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-    raise ValueError(f'--root_dir={root_dir} is not writable: {reason}') from None
+    raise ValueError(f'{flag} is not writable: {reason}') from None
 
 
 def _run(root_dir: str):
   """The experiment's handler; those that write under `root_dir` get it."""
   handler = _HANDLERS[_EXPERIMENT.value]
-  if _EXPERIMENT.value in _WRITES_ROOT_DIR:
-    handler(root_dir)
-    logging.info('Results in %s', root_dir)
-  else:
-    handler()
+  with stopping.phase(_PHASES.get(_EXPERIMENT.value, 'set-up')):
+    if _EXPERIMENT.value in _WRITES_ROOT_DIR:
+      handler(root_dir)
+      logging.info('Results in %s', root_dir)
+    else:
+      handler()
 
 
 # TensorFlow-heavy modules are imported after flag parsing, so that a bad flag
@@ -326,11 +343,14 @@ def _print_a2c_result(config: config_lib.A2CConfig, root_dir: str, result):
   evaluation = (f'; evaluation {result["eval_raw_return_mean"]:.1f} at '
                 f'{result["eval_frames"]:,} frames' if 'eval_raw_return_mean' in result
                 else '')
-  print(f'{config.game} {config.variant}: mean raw score of the last 100 games '
-        f'{result.get("mean100_raw_return", float("nan")):.2f} after '
-        f'{config.total_frames:,} frames{evaluation}; results in {root_dir} '
-        f'({run_layout.EPISODES_CSV}, {run_layout.EVAL_CSV}, {run_layout.DONE_JSON}, '
-        f'{run_layout.TENSORBOARD_DIR}/ for TensorBoard)')
+  score = (f'mean raw score of the last 100 games {result["mean100_raw_return"]:.2f}'
+           if 'mean100_raw_return' in result else 'no game finished')
+  files = [run_layout.EPISODES_CSV]
+  if config.eval.every:
+    files += [run_layout.eval_csv(mode) for mode in config.eval.modes]
+  files += [run_layout.DONE_JSON, f'{run_layout.TENSORBOARD_DIR}/ for TensorBoard']
+  print(f'{config.game} {config.variant}: {score} after {config.total_frames:,} '
+        f'frames{evaluation}; results in {root_dir} ({", ".join(files)})')
 
 
 def _run_a2c(root_dir: str):
@@ -354,6 +374,8 @@ def _run_report():
   except ValueError as error:
     print(f'saarl_tf: {error}', file=sys.stderr)
     sys.exit(2)
+  if _REPORT_FRAMES.value:
+    runs = [run.up_to(_REPORT_FRAMES.value) for run in runs]
   paths = report.write_report(runs, _OUTPUT.value, _TITLE.value,
                               max(run.total_frames for run in runs))
   print(f'{len(runs)} runs: {paths["csv"]}, {paths["figure"]}, {paths["summary"]}')
@@ -380,6 +402,8 @@ def _run_play():
     print(f'game {record.game + 1}: score {record.raw_return:g} in '
           f'{record.agent_steps} agent steps; action {record.top_action} in '
           f'{record.top_action_share:.0%} of them')
+  if config.records:
+    play.write_records(records, config.records)
   scores = [record.raw_return for record in records]
   print(f'{player.label}: mean score {sum(scores) / len(scores):.1f} over '
         f'{len(scores)} games' + (f'; video {config.video}' if config.video else '')
@@ -414,11 +438,61 @@ def _run_pretrain_mask(root_dir: str):
           f'{metrics["num_frames"]} frames; overlay {metrics["overlay"]}')
 
 
+# What a stop outside the experiments' own phases says the process was doing.
+_PHASES = {'report': 'the report', 'export': 'the mask export', 'play': 'play'}
+
 # Every experiment's handler (`EXPERIMENTS`); protocols and `all` share one.
 _HANDLERS = dict({'a2c': _run_a2c, 'keypoints': _run_keypoints,
                   'pretrain_mask': _run_pretrain_mask, 'export': _run_export,
                   'report': _run_report, 'play': _run_play, 'all': _run_protocols},
                  **{name: _run_protocols for name in PROTOCOL_NAMES})
+
+
+class _LibraryDetail(std_logging.Filter):
+  """Keeps the libraries' INFO lines (tf-agents' 'No checkpoint available', Keras'
+  and TensorFlow's saving notes) out of the terminal unless --verbosity >= 1."""
+
+  _LIBRARIES = tuple(os.sep + name + os.sep
+                     for name in ('tf_agents', 'tensorflow', 'keras'))
+
+  def filter(self, record: std_logging.LogRecord) -> bool:
+    return (record.levelno >= std_logging.WARNING or logging.get_verbosity() >= 1
+            or not any(name in record.pathname for name in self._LIBRARIES))
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
+  logging.get_absl_handler().addFilter(_LibraryDetail())
+  root_dir = _ROOT_DIR.value or run_layout.default_root_dir(_EXPERIMENT.value)
+  stopping.install()
+  try:
+    for flag, directory in _output_locations(root_dir):
+      _check_writable(directory, flag)   # before anything is built
+    runtime.set_threads(FLAGS.intra_op_threads, FLAGS.inter_op_threads)
+    _run(root_dir)
+  except (stopping.RunInterrupted, stopping.Interrupted) as stop:
+    _exit_stopped(stop)
+  except (run_files.SettingsChanged, run_lease.RunBusy, ValueError) as error:
+    if stopping.pending():
+      _exit_stopped(stopping.pending())
+    print(f'saarl_tf: {error}', file=sys.stderr)
+    sys.exit(2)
+  except Exception:  # pylint: disable=broad-except
+    # A stop raised inside library code can surface as another exception.
+    if stopping.pending():
+      _exit_stopped(stopping.pending())
+    raise
+
+
+def _exit_stopped(stop):
+  """The work is saved: says where in one line and ends as the signal would, without
+  the interpreter's clean-up, whose finalizers can wait forever on a library's lock
+  that the stop left taken (seen in a mask export's garbage collection)."""
+  print(f'saarl_tf: {stop}', file=sys.stderr)
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(stop.exit_code)  # pylint: disable=protected-access
 
 
 if __name__ == '__main__':

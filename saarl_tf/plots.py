@@ -193,6 +193,7 @@ def _frames_axis(axis, game: str, most: float):
   """Frames on the x axis in millions (thousands for short runs), no offset; the
   sprites game, whose frame is an agent step, says so."""
   scale, unit = (1e6, 'millions') if most >= 1e6 else (1e3, 'thousands')
+  axis.set_xlim(0, most)       # every panel on the same axis: runs of two budgets
   axis.xaxis.set_major_formatter(
       matplotlib.ticker.FuncFormatter(lambda x, _: f'{x / scale:g}'))
   what = 'agent steps' if game.lower() == 'sprites' else 'emulator frames'
@@ -225,12 +226,16 @@ def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.nda
   figure, axes = plt.subplots(len(rows), len(games),
                               figsize=(4.2 * len(games), 3.4 * len(rows)),
                               squeeze=False)
+  most = max([grid.max(initial=0)] + [np.max(frames, initial=0)
+                                      for _, _, frames, _ in rows])
   for row, (kind, row_curves, frames, ylabel) in zip(axes, rows):
     for axis, game in zip(row, games):
+      drawn = 0
       for variant in variants:
         runs = row_curves.get((game, variant))
         if runs is None or np.all(np.isnan(runs)):
           continue
+        drawn += 1
         mean, low, high = curves_lib.mean_and_ci(runs)
         marker = None if kind == 'training' else 'o'
         seeds = f'{len(runs)} seed' + ('s' if len(runs) != 1 else '')
@@ -242,10 +247,14 @@ def plot_learning_curves(curves: Dict[Tuple[str, str], np.ndarray], grid: np.nda
                                                          else ', no CI)'))
         if band:
           axis.fill_between(frames, low, high, color=line.get_color(), alpha=0.2)
-      axis.set_title(f'{game}, {kind}')
-      _frames_axis(axis, game, max(grid.max(initial=0), np.max(frames, initial=0)))
+      axis.set_title(textwrap.fill(f'{game}, {kind}', width=42), fontsize=9)
+      _frames_axis(axis, game, most)
       axis.set_ylabel(ylabel)
-      axis.legend(fontsize=7, framealpha=0.8)
+      if drawn:
+        axis.legend(fontsize=7, framealpha=0.8)
+      else:
+        axis.text(0.5, 0.5, 'no runs played these games', ha='center',
+                  va='center', transform=axis.transAxes, fontsize=8)
   figure.suptitle(textwrap.fill(title, width=45 * len(games)), fontsize=10)
   figure.tight_layout()
   storage.save_figure(figure, path, dpi=200)            # print resolution

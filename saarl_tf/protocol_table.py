@@ -36,3 +36,10 @@ PROTOCOLS = {
         mask_games=('JourneyEscape',)),
 }
 PROTOCOL_NAMES = tuple(PROTOCOLS)
+
+# What a protocol's plan estimates its duration from before any run has measured its
+# own speed: agent steps/s of one run alone on 2 cores (Atari; README, Benchmark),
+# and mask pre-training updates/s.
+PLANNING_AGENT_STEPS_PER_S = {config_lib.BASELINE: 1400, config_lib.JOINT: 800,
+                              config_lib.FROZEN: 1300}
+PLANNING_MASK_UPDATES_PER_S = 15

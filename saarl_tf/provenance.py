@@ -63,7 +63,7 @@ def repository_path(path: str) -> str:
 
 def run_commit(settings: dict) -> Optional[str]:
   """The commit a run started at, from its config.json in any format: the top-level
-  `git_commit` (written since 2026-12-02 and by the first runs), else the first
+  `git_commit` (where the run's format has it), else the first
   start's in `history`; None if neither is recorded."""
   if settings.get('git_commit'):
     return settings['git_commit']

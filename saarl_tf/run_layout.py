@@ -18,7 +18,7 @@ An A2C run directory:
 A mask pre-training run: config.json, lease.json, train/, checkpoints/,
 mask_quality.json (its scores; written last, so it also says "finished"),
 target_quality.json (a protocol's mask scored on games it was not trained on) and
-overlays/. A protocol's root: mask/ (its pre-training run), runs/<game>/<variant>/
+mask_overlay_<game>.png (`mask_overlay_png`). A protocol's root: mask/ (its pre-training run), runs/<game>/<variant>/
 seed_<k>/ (`run_dir`), and the report's results.csv, learning_curves.png (.svg),
 summary.md. A mask export: the SavedModel (saved_model.pb) and mask_metadata.json.
 """
@@ -42,7 +42,6 @@ DONE_JSON = 'done.json'
 # Mask pre-training runs.
 MASK_QUALITY_JSON = 'mask_quality.json'
 TARGET_QUALITY_JSON = 'target_quality.json'
-OVERLAYS_DIR = 'overlays'
 
 # A protocol's root directory.
 MASK_RUN_DIR = 'mask'

@@ -5,9 +5,9 @@ points (`launch`, `bench`, a Ray task) set them first; neither changes what a ru
 computes beyond float rounding (README, Benchmark, has the measurements).
 
 * oneDNN: TensorFlow 2.15 turns its oneDNN CPU kernels on by itself only on CPUs with
-  AVX-512; on AVX2-only CPUs (some AMD EPYC machines of ours) they are off unless
-  `TF_ENABLE_ONEDNN_OPTS=1`, and on there they are faster. `prefer_onednn` sets the
-  variable before TensorFlow loads, unless the user set it.
+  AVX-512; on AVX2-only CPUs they are off unless `TF_ENABLE_ONEDNN_OPTS=1`, and on
+  there they are faster. `prefer_onednn` sets the variable before TensorFlow loads,
+  unless the user set it.
 * Thread pools: A2C's kernels are small (batches of 16-96 frames); one intra-op thread
   per kernel with two kernels side by side keeps both cores of a 2-core machine
   busier than two threads splitting each kernel (`DEFAULT_INTRA_OP_THREADS`).

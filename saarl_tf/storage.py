@@ -65,11 +65,16 @@ def write_csv(path: str, fields: Sequence[str], rows: Sequence[Mapping[str, Any]
 
 
 def read_text(path: str) -> Optional[str]:
-  """The file's text, or None if it does not exist."""
+  """The file's text, or None if it does not exist (or is removed while being read:
+  another process's lease file, for one)."""
   if not exists(path):
     return None
-  with open_file(path) as f:
-    return f.read()
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  try:
+    with open_file(path) as f:
+      return f.read()
+  except (tf.errors.NotFoundError, FileNotFoundError):
+    return None
 
 
 def write_json(path: str, record: Dict[str, Any]):

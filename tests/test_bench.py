@@ -10,15 +10,19 @@ import pytest
 from saarl_tf import bench
 
 
+def _bench_record(*args, timeout=300):
+  """Runs `python -m saarl_tf.bench ARGS --json`; its JSON record."""
+  result = subprocess.run([sys.executable, '-m', 'saarl_tf.bench', *args, '--json'],
+                          capture_output=True, text=True, timeout=timeout, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.slow
 def test_train_benchmark_of_one_variant_reports_rate_memory_and_precision():
-  result = subprocess.run(
-      [sys.executable, '-m', 'saarl_tf.bench', '--what=train_one', '--variant=joint',
-       '--game=Sprites', '--num_envs=4', '--updates=3', '--rounds=2',
-       '--precision=float32', '--mask_pairs=2', '--json'],
-      capture_output=True, text=True, timeout=300, check=False)
-  assert result.returncode == 0, result.stderr[-2000:]
-  record = json.loads(result.stdout.strip().splitlines()[-1])
+  record = _bench_record('--what=train_one', '--variant=joint', '--game=Sprites',
+                         '--num_envs=4', '--updates=3', '--rounds=2',
+                         '--precision=float32', '--mask_pairs=2')
   assert record['variant'] == 'joint' and record['precision'] == 'float32'
   assert record['agent_steps_per_s'] > 0
   assert record['peak_rss_mib'] > 100   # TensorFlow alone takes more than this
@@ -28,13 +32,9 @@ def test_train_benchmark_of_one_variant_reports_rate_memory_and_precision():
 def test_the_train_benchmark_interleaves_long_lived_processes_and_names_the_machine():
   """--what=train: the raw env and each variant measured in a process of its own,
   round by round; the record names the machine, oneDNN, precision and threads."""
-  result = subprocess.run(
-      [sys.executable, '-m', 'saarl_tf.bench', '--what=train', '--game=Breakout',
-       '--num_envs=2', '--updates=2', '--rounds=2', '--steps=10',
-       '--precision=float32', '--json'],
-      capture_output=True, text=True, timeout=900, check=False)
-  assert result.returncode == 0, result.stderr[-2000:]
-  record = json.loads(result.stdout.strip().splitlines()[-1])
+  record = _bench_record('--what=train', '--game=Breakout', '--num_envs=2',
+                         '--updates=2', '--rounds=2', '--steps=10',
+                         '--precision=float32', timeout=900)
   for name in ('raw_vector_env', 'baseline', 'joint', 'frozen'):
     assert record[name]['agent_steps_per_s'] > 0, name
     assert record[name]['peak_rss_mib'] > 50, name
@@ -88,13 +88,9 @@ def test_the_profile_of_a_joint_update_finds_the_attention_modules_parts():
   """A real profiled joint run (sprites): the decoder, mask generator and its layer
   norms, the encoder, the actor-critic and the environment each take time, forward and
   backward where there is a backward; the parts add up to the threads' busy time."""
-  result = subprocess.run(
-      [sys.executable, '-m', 'saarl_tf.bench', '--what=profile', '--variant=joint',
-       '--game=Sprites', '--num_envs=4', '--updates=3', '--precision=float32',
-       '--mask_pairs=2', '--json'],
-      capture_output=True, text=True, timeout=300, check=False)
-  assert result.returncode == 0, result.stderr[-2000:]
-  record = json.loads(result.stdout.strip().splitlines()[-1])
+  record = _bench_record('--what=profile', '--variant=joint', '--game=Sprites',
+                         '--num_envs=4', '--updates=3', '--precision=float32',
+                         '--mask_pairs=2')
   parts = record['thread_ms_per_update']
   for part in ('decoder', 'mask generator', 'mask generator layer norms', 'encoder',
                'actor-critic'):

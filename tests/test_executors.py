@@ -18,7 +18,7 @@ from saarl_tf.experiments import executors
 from saarl_tf.training import run_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, RAY_USAGE_STATS_ENABLED='0', TF_CPP_MIN_LOG_LEVEL='2')
+ENV = dict(os.environ, RAY_USAGE_STATS_ENABLED='0', TF_CPP_MIN_LOG_LEVEL='3')
 
 
 def _command(*args):

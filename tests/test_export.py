@@ -237,8 +237,9 @@ def test_an_export_written_anew_keeps_its_weights_record_and_scores(exported, tm
 
 @pytest.mark.parametrize('suffix', ['keras', 'h5'])
 def test_mask_layer_round_trips_through_keras_own_formats(exported, tmp_path, suffix):
-  """A model holding a MaskLayer saves as .keras or .h5 and loads back with
-  custom_objects, still frozen and giving the same masks."""
+  """A model holding a MaskLayer saves as .keras or .h5 and loads back with Keras'
+  plain `load_model` (the layer is registered), still frozen and giving the same
+  masks."""
   _, export_dir = exported
   inputs = tf.keras.Input([84, 84, 4], dtype=tf.uint8)
   outputs = tf.keras.layers.Flatten()(export.MaskLayer(export_dir, output_size=(5, 6))(
@@ -247,8 +248,7 @@ def test_mask_layer_round_trips_through_keras_own_formats(exported, tmp_path, su
   observations = _observations()
   path = str(tmp_path / f'model.{suffix}')
   model.save(path)
-  loaded = tf.keras.models.load_model(path,
-                                      custom_objects={'MaskLayer': export.MaskLayer})
+  loaded = tf.keras.models.load_model(path)
   np.testing.assert_allclose(loaded(observations), model(observations), atol=1e-6)
   assert loaded(observations).shape == (6, 30)
   assert not loaded.trainable_weights

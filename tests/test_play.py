@@ -1,5 +1,6 @@
 """Watching an agent: complete games, raw scores, one video frame per agent step."""
 
+import csv
 import os
 
 import imageio.v3 as iio
@@ -174,4 +175,11 @@ def test_a_baseline_run_plays_sprites_into_a_gif_with_one_frame_per_step(tmp_pat
   np.testing.assert_array_equal(
       still, np.concatenate([frames[0], frames[2], frames[4]], axis=1)[..., :3])
   assert all(record.raw_return in (0.0, 1.0) for record in records)   # caught or not
+  # Kept for the record: the same records, read back from their CSV.
+  play.write_records(records, str(tmp_path / 'games.csv'))
+  with open(tmp_path / 'games.csv') as f:
+    rows = list(csv.DictReader(f))
+  assert [play.GameRecord(int(r['game']), float(r['raw_return']), int(r['agent_steps']),
+                          int(r['top_action']), float(r['top_action_share']))
+          for r in rows] == records
   assert frames.shape[2] == 176                 # 2 x 84 wide, padded to 16, no scale

@@ -60,6 +60,17 @@ def test_every_protocol_runs_end_to_end_on_the_smoke_budget(tmp_path):
       assert 0.0 <= target['Sprites']['object_recall'] <= 1.0
       assert (root / 'mask' / 'mask_overlay_Sprites.png').exists()
 
+  # The same command again: every run finished, every mask exported: nothing is
+  # trained or exported again.
+  exported = {path: path.stat().st_mtime_ns
+              for path in (tmp_path / 'export').rglob('*') if path.is_file()}
+  again = _launch('--flagfile=launch/smoke.flags', f'--root_dir={tmp_path}',
+                  f'--export_dir={tmp_path}/export')
+  output, _ = again.communicate(timeout=900)
+  assert again.returncode == 0, output[-3000:]
+  assert exported == {path: path.stat().st_mtime_ns
+                      for path in (tmp_path / 'export').rglob('*') if path.is_file()}
+
 
 @pytest.mark.slow
 def test_a_killed_experiment_skips_finished_runs_and_resumes_the_other(tmp_path):
@@ -83,7 +94,12 @@ def test_a_killed_experiment_skips_finished_runs_and_resumes_the_other(tmp_path)
   process = _launch(*args)
   output, _ = process.communicate(timeout=900)
   assert process.returncode == 0, output[-3000:]
-  assert 'Skipping finished run' in output and 'baseline/seed_0' in output
+  # The plan counts the finished run, and only the other one runs.
+  assert output.startswith('single_task: 2 runs (Sprites x baseline, joint x seeds '
+                           f'0), 3,000 frames each, into {tmp_path}; 1 finished, 1 to '
+                           'run'), output[:500]
+  assert 'baseline/seed_0, run' not in output
+  assert 'joint/seed_0, run 1 of 1' in output
   assert 'Resuming' in output and 'joint/seed_0 at update' in output
   assert (runs / 'baseline' / 'seed_0' / 'episodes.csv').read_bytes() == finished_log
   assert (runs / 'joint' / 'seed_0' / 'done.json').exists()

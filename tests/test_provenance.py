@@ -1,6 +1,7 @@
 """Where a run came from: its commit in any config.json format, paths in the repo."""
 
 import glob
+import json
 import os
 import re
 import subprocess
@@ -34,19 +35,32 @@ def test_git_commit_names_this_checkout():
 
 def test_every_committed_run_names_its_commit_and_frozen_runs_their_export():
   """The record's runs tie to code and masks a reader can check out: a commit each,
-  and for a frozen run an export in the repository whose variables it names."""
+  and for a frozen run a committed export whose variables have the digest the run
+  names. A mask whose weights were lost is listed in results/lost_masks.json with
+  why; no committed export may have a listed digest (the list only names the lost)."""
   from saarl_tf import export  # pylint: disable=g-import-not-at-top
   from saarl_tf.training import run_files  # pylint: disable=g-import-not-at-top
   root = provenance.package_root()
-  runs = sorted(glob.glob(os.path.join(root, 'results', '*', '*', 'seed_*')))
-  assert runs
-  digests = {}
+  runs = sorted(os.path.dirname(path) for path in glob.glob(
+      os.path.join(root, 'results', '**', 'seed_*', 'config.json'), recursive=True))
+  assert len(runs) > 40
+  exports = {}
+  for saved in glob.glob(os.path.join(root, 'export', '*', 'saved_model.pb')):
+    directory = os.path.dirname(saved)
+    exports[export.mask_digest(export.load_attention(directory))] = directory
+  with open(os.path.join(root, 'results', 'lost_masks.json')) as f:
+    lost = json.load(f)
+  assert not set(lost) & set(exports)
+  frozen = 0
   for run in runs:
     settings = run_files.read_config(run)
     assert re.fullmatch('[0-9a-f]{40}', provenance.run_commit(settings)), run
-    if settings['variant'] == 'frozen':
-      mask = settings['mask_provenance']
-      path = os.path.join(root, mask['path'])
-      if path not in digests:
-        digests[path] = export.mask_digest(export.load_attention(path))
-      assert mask['variables'] == digests[path], run
+    if settings['variant'] != 'frozen':
+      continue
+    frozen += 1
+    digest = settings['mask_provenance']['variables']
+    assert digest in exports or digest in lost, run
+    if digest in exports:
+      assert os.path.join(root, settings['mask_provenance']['path']) == \
+          exports[digest], run
+  assert frozen >= 12

@@ -9,8 +9,10 @@ import pytest
 
 from a2c_helpers import config as _config
 from saarl_tf import config as config_lib
+from saarl_tf.evaluation import curves as curves_lib
 from saarl_tf.experiments import report
 from saarl_tf.training import a2c_training
+from saarl_tf.training import run_files
 
 
 def _launch(*args):
@@ -32,6 +34,8 @@ def test_report_of_two_real_runs_has_a_row_per_variant_and_no_ci_for_two_seeds(t
                    f'--output={tmp_path}/figs', '--title=Sprites, two variants')
   assert result.returncode == 0, result.stderr[-3000:]
   summary = (tmp_path / 'figs' / 'summary.md').read_text()
+  summary, provenance = summary.split('## Provenance')
+  assert provenance.count('| Sprites |') == 4           # every start of the 4 runs
   rows = [line for line in summary.splitlines() if line.startswith('| Sprites |')]
   # Three tables, training games then each evaluation mode's games, a row per
   # variant in each.
@@ -185,3 +189,115 @@ def test_a_table_without_baseline_runs_says_so_instead_of_nan():
   assert [row[1] for row in sticky] == ['joint']
   assert 'nan' not in ' '.join(sticky[0])
   assert sticky[0][4] == sticky[0][-2] == 'no baseline runs'
+
+
+def test_the_report_lists_every_start_of_every_run_from_config_json(tmp_path):
+  """A run resumed at another commit shows both starts, with their updates, commits,
+  precisions and, where recorded, machines."""
+  settings = {'history': [
+      {'update': 0, 'git_commit': 'a' * 40, 'resolved_precision': 'mixed_bfloat16'},
+      {'update': 4077, 'git_commit': 'b' * 40, 'resolved_precision': 'float32',
+       'machine': {'cpu': 'Some CPU', 'cores': 2, 'onednn': True}}]}
+  starts = report.describe_starts(settings)
+  assert starts == ('update 0: aaaaaaa, mixed_bfloat16',
+                    'update 4077: bbbbbbb, float32, Some CPU (2 cores, oneDNN on)')
+  run = _run('baseline', 0, [1.0, 2.0])._replace(starts=starts)
+  table = report.provenance_markdown([run])
+  assert ('| G | baseline | 0 | update 0: aaaaaaa, mixed_bfloat16; update 4077: '
+          'bbbbbbb, float32, Some CPU (2 cores, oneDNN on) |') in table
+  assert report.provenance_markdown([_run('baseline', 0, [1.0])]) == ''
+  early = {'git_commit': 'c' * 40, 'resolved_precision': 'float32'}
+  assert report.describe_starts(early) == (
+      'first start: ccccccc, float32 (later starts not recorded)',)
+
+
+def _write_run(directory, total_frames, episodes, done):
+  """A run directory as A2C leaves it: config.json, episodes.csv, done.json if
+  `done`; `episodes` float [E, 3] (frames, raw_return, agent_steps)."""
+  directory.mkdir(parents=True)
+  run_files.write_config(str(directory), config_lib.to_dict(
+      _config(game='Carnival', total_frames=total_frames)))
+  lines = ['frames,raw_return,agent_steps'] + [
+      f'{int(f)},{score},{int(steps)}' for f, score, steps in episodes]
+  (directory / 'episodes.csv').write_text('\n'.join(lines) + '\n')
+  if done:
+    run_files.write_done(str(directory), {'total_frames': total_frames})
+
+
+def test_an_unfinished_run_ends_where_it_got_and_is_listed(tmp_path):
+  """A run without done.json has no score past its last game: its curve is NaN
+  there (its AUC is over what it played, its last score not carried to the budget)
+  and the summary names how far it got."""
+  _write_run(tmp_path / 'finished', 100, np.array([[f, 2.0, 10] for f in
+                                                    range(10, 110, 10)], float), True)
+  _write_run(tmp_path / 'cut', 100, np.array([[f, f / 10, 10] for f in
+                                               range(10, 60, 10)], float), False)
+  runs = [report.read_run(str(tmp_path / name), seed=seed, game='Carnival',
+                          variant=variant)
+          for name, seed, variant in (('finished', 0, 'baseline'),
+                                      ('cut', 1, 'frozen'))]
+  assert runs[0].finished and runs[0].reached == 100
+  assert not runs[1].finished and runs[1].reached == 50
+
+  def frozen_row(reported_runs, name):
+    summary = open(report.write_report(reported_runs, str(tmp_path / name), 'T',
+                                       100)['summary']).read()
+    training = summary.split('## Training games\n')[1].split('\n## ')[0]
+    row = [[cell.strip() for cell in line.strip('|').split('|')]
+           for line in training.splitlines()
+           if line.startswith('| Carnival | frozen |')][0]
+    return summary, float(row[3].split()[0]), float(row[5].split()[0])
+
+  summary, final, auc = frozen_row(runs, 'out')
+  assert '- Carnival frozen seed 1: 50 of 100 frames' in summary
+  grid = curves_lib.frame_grid(100)
+  played = curves_lib.run_curve(runs[1].episodes, grid)[grid <= 50]
+  assert final == pytest.approx(3.0)                  # its latest: games 1-5
+  assert auc == pytest.approx(np.nanmean(played), abs=0.01)
+  carried_summary, _, carried_auc = frozen_row(
+      [runs[0], runs[1]._replace(frames_reached=None)], 'carried')
+  assert 'Unfinished' not in carried_summary and carried_auc > auc + 0.1
+
+
+def test_report_frames_reads_a_long_run_as_it_stood_beside_short_runs(tmp_path):
+  """--report_frames=N cuts each run's games and evaluations at N; runs of one game
+  with different budgets are told apart as panels, not pooled."""
+  long_run = report.RunLogs('G', 'baseline', 0, np.array(
+      [[50.0, 1.0, 5], [150.0, 9.0, 5]]), np.array([[100.0, 1, 0, 3.0, 5],
+                                                    [200.0, 2, 0, 7.0, 5]]), 1000)
+  short = long_run._replace(seed=1, total_frames=100)
+  apart = report._budgets_apart([long_run, short])
+  assert [run.game for run in apart] == ['G, 0.001M-frame runs', 'G, 0.0001M-frame runs']
+  assert report._budgets_apart([long_run]) == [long_run]
+  cut = long_run.up_to(100)
+  assert cut.total_frames == 100 and cut.finished
+  assert cut.episodes.tolist() == [[50.0, 1.0, 5.0]]
+  assert cut.evaluations[:, 0].tolist() == [100.0]
+  assert short.up_to(1000).total_frames == 100        # never past a run's budget
+  unfinished = long_run._replace(frames_reached=150)
+  assert unfinished.up_to(100).finished and not unfinished.up_to(200).finished
+
+
+def test_the_report_frames_flag_cuts_the_runs_it_reports(tmp_path):
+  _write_run(tmp_path / 'runs' / 'seed_0', 1000,
+             np.array([[f, float(f), 10] for f in range(100, 1100, 100)]), True)
+  result = _launch('--experiment=report', f"--runs={tmp_path}/runs/seed_*",
+                   f'--output={tmp_path}/out', '--report_frames=300')
+  assert result.returncode == 0, result.stderr[-2000:]
+  with open(tmp_path / 'out' / 'results.csv', newline='') as f:
+    frames = [int(row['frames']) for row in csv.DictReader(f)]
+  assert frames == [100, 200, 300]
+
+
+def test_runs_of_two_budgets_are_each_measured_on_their_own_grid(tmp_path):
+  """A 4M-frame group's AUC in a report beside 40M-frame runs is its AUC alone (the
+  mean over its own 50 grid points, not over the few of the long runs' grid)."""
+  episodes = np.array([[f, float(f % 7), 1] for f in range(1, 101)], float)
+  short = report.RunLogs('G', 'baseline', 0, episodes, np.zeros((0, 5)), 100)
+  long_run = short._replace(seed=1, total_frames=1000, episodes=np.array(
+      [[f, 1.0, 1] for f in range(10, 1010, 10)], float))
+  runs = report._budgets_apart([short, long_run])
+  summary = open(report.write_report(runs, str(tmp_path), 'T', 1000)['summary']).read()
+  row = [line for line in summary.splitlines() if line.startswith('| G, 0.0001M')][0]
+  alone = np.nanmean(curves_lib.run_curve(episodes, curves_lib.frame_grid(100)))
+  assert float(row.split(' | ')[5].split()[0]) == pytest.approx(alone, abs=0.01)

@@ -31,7 +31,8 @@ def test_a_resumed_runs_last_evaluation_is_the_mean_of_its_own_games(tmp_path):
   log.close()
   log = run_files.CsvLog(path, run_files.EVAL_FIELDS, resumed_frames=200)
   assert log.last_mean('eval') == {'eval_raw_return_mean': 10.0,
-                                   'eval_raw_return_std': 1.0, 'eval_frames': 200}
+                                   'eval_raw_return_std': 1.0, 'eval_frames': 200,
+                                   'eval_distinct_games': 2}
   log.close()
 
 
@@ -58,3 +59,25 @@ def test_a_resume_may_raise_the_budget_and_not_change_the_run(tmp_path):
 def test_nested_settings_flatten_to_dotted_names():
   assert run_files.flatten({'a': 1, 'mask': {'adam': {'learning_rate': 2}}}) == {
       'a': 1, 'mask.adam.learning_rate': 2}
+
+
+def test_a_resume_is_refused_only_over_settings_its_variant_reads(tmp_path):
+  """A baseline run reads no mask setting: a resume that names another mask mode or
+  mask learning rate goes on; a joint run reads both: refused."""
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  from saarl_tf import config as config_lib  # pylint: disable=g-import-not-at-top
+  for variant, refused in (('baseline', False), ('joint', True)):
+    root = str(tmp_path / variant)
+    config = config_lib.A2CConfig(game='Pong', variant=variant)
+    run_files.record_start(root, config_lib.to_dict(config), {'update': 0})
+    other = config_lib.replace(config, mask_mode='residual',
+                               **{'mask.adam.learning_rate': 3e-4})
+    if refused:
+      with pytest.raises(run_files.SettingsChanged, match='--mask_mode') as error:
+        run_files.check_settings(root, config_lib.to_dict(other))
+      assert '--mask_learning_rate' in str(error.value)
+    else:
+      assert run_files.check_settings(root, config_lib.to_dict(other)) == {}
+    changed = dataclasses.replace(config, seed=1)      # read by every variant
+    with pytest.raises(run_files.SettingsChanged, match='--seed 0 -> 1'):
+      run_files.check_settings(root, config_lib.to_dict(changed))

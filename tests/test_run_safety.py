@@ -6,7 +6,6 @@ import dataclasses
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -235,6 +234,19 @@ def test_an_invalid_config_json_is_named_in_one_line(tmp_path):
   assert 'Traceback' not in result.stderr
 
 
+@pytest.mark.parametrize('text', ['[]', '{}', '{"game": "Sprites"}'])
+def test_a_config_json_that_is_not_a_runs_settings_is_one_line(tmp_path, text):
+  root = tmp_path / 'run'
+  root.mkdir()
+  (root / 'config.json').write_text(text)
+  result = _launch(*_launch_args(root, '--total_frames=100'))
+  assert result.returncode == 2
+  lines = result.stderr.strip().splitlines()
+  assert len(lines) == 1 and lines[0].startswith(
+      f"saarl_tf: {root}/config.json is not a run's settings"), result.stderr
+  assert 'move the directory aside, or give the run another --root_dir' in lines[0]
+
+
 @pytest.mark.slow
 def test_a_damaged_mask_export_is_named_not_taken_for_a_missing_checkpoint(tmp_path):
   damaged = tmp_path / 'mask'
@@ -263,25 +275,70 @@ def test_an_unwritable_root_dir_is_refused_before_anything_is_built(tmp_path):
   assert time.perf_counter() - started < 30     # no TensorFlow set-up first
 
 
-def test_ctrl_c_during_frame_collection_is_one_line(tmp_path):
-  process = subprocess.Popen(
-      [sys.executable, '-m', 'saarl_tf.launch', '--experiment=pretrain_mask',
-       '--games=Pong', '--num_envs=2', '--collect_steps=1000000',
-       f'--root_dir={tmp_path}/mask'],
-      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-  deadline = time.time() + 300
-  collecting = tmp_path / 'mask' / run_layout.LEASE_JSON
-  while not collecting.exists():                 # taken just before collection
-    assert process.poll() is None and time.time() < deadline
-    time.sleep(0.2)
-  time.sleep(2)
-  process.send_signal(signal.SIGINT)
-  _, stderr = process.communicate(timeout=120)
-  assert process.returncode == 130
-  assert stderr.strip().splitlines()[-1] == (
-      'saarl_tf: interrupted during set-up, before training started; run the same '
-      'command to start again')
-  assert 'Traceback' not in stderr and 'KeyboardInterrupt' not in stderr
+@pytest.mark.parametrize('flags, bad', [
+    (['--flagfile=launch/smoke.flags', '--experiment=transfer', '--root_dir={tmp}/r',
+      '--export_dir={tmp}/file/x'], '--export_dir={tmp}/file/x'),
+    (['--experiment=report', "--runs=results/transfer/runs/*/*/seed_*",
+      '--output={tmp}/file/out'], '--output={tmp}/file/out'),
+    (['--experiment=play', '--mask=export/universal_mask', '--games=Pong',
+      '--video={tmp}/file/dir/v.mp4'], '--video={tmp}/file/dir/v.mp4'),
+    (['--experiment=export', '--checkpoint=export/universal_mask',
+      '--export_dir={tmp}/file/m/x'], '--export_dir={tmp}/file/m/x'),
+])
+def test_every_output_location_is_checked_before_any_work(tmp_path, flags, bad):
+  """Where the export, a report, a video or an export goes is tried first: an
+  unwritable one is one line, before TensorFlow or any training starts."""
+  (tmp_path / 'file').write_text('')
+  started = time.perf_counter()
+  result = subprocess.run(
+      [sys.executable, '-m', 'saarl_tf.launch',
+       *[flag.format(tmp=tmp_path) for flag in flags]],
+      capture_output=True, text=True, timeout=120, cwd=REPO)
+  assert result.returncode == 2, result.stderr[-2000:]
+  lines = result.stderr.strip().splitlines()
+  assert len(lines) == 1 and lines[0].startswith(
+      f'saarl_tf: {bad.format(tmp=tmp_path)} is not writable: [Errno 20] Not a '
+      'directory'), lines
+  assert time.perf_counter() - started < 30
+  assert not (tmp_path / 'r').exists() or not os.listdir(tmp_path / 'r')
+
+
+@pytest.mark.parametrize('cut', ['middle', 'last row'])
+def test_log_rows_lost_behind_the_checkpoint_come_back_from_it(tmp_path, cut):
+  """A finished run whose episodes.csv was cut (in the middle, or its last row), then
+  extended: every row the checkpoint had seen is back, exactly as first written, and
+  the report's final score is done.json's."""
+  from saarl_tf.experiments import report  # pylint: disable=g-import-not-at-top
+  config = _config(num_envs=2, total_frames=3000, checkpoint_every=100)
+  a2c_training.train(config, str(tmp_path))
+  path = tmp_path / run_layout.EPISODES_CSV
+  written = path.read_text()
+  lines = written.splitlines(keepends=True)
+  keep = len(lines) // 2 if cut == 'middle' else len(lines) - 1
+  path.write_text(''.join(lines[:keep]))
+  done = a2c_training.train(dataclasses.replace(config, total_frames=4000),
+                            str(tmp_path))
+  assert path.read_text().startswith(written)
+  logs = report.read_run(str(tmp_path))
+  final = np.mean(logs.episodes[-100:, 1])
+  assert final == pytest.approx(done['mean100_raw_return'], abs=1e-6)
+
+
+def test_a_stopped_run_resumed_plays_on_exactly_as_if_never_stopped(tmp_path):
+  """Sprites: the checkpoint holds the games in play, the losses and every row, so a
+  run stopped at update 17 and resumed writes the logs and record of a run never
+  stopped (the action noise is keyed by update, the pair sampler's state is saved)."""
+  config = _config(variant='joint', num_envs=4, total_frames=4 * 5 * 30,
+                   eval_every=10, eval_games=3, mask_start_update=2,
+                   checkpoint_every=7, precision='float32')
+  whole, cut = tmp_path / 'whole', tmp_path / 'cut'
+  expected = a2c_training.train(config, str(whole))
+  run = a2c_training.A2CRun(config, str(cut))
+  run.run(17)
+  run.close()
+  assert a2c_training.train(config, str(cut)) == expected
+  for name in (run_layout.EPISODES_CSV, run_layout.EVAL_CSV, 'eval_sticky.csv'):
+    assert (cut / name).read_text() == (whole / name).read_text(), name
 
 
 def test_a_retried_task_waits_for_the_worker_it_replaces_to_end(tmp_path):

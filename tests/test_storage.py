@@ -49,3 +49,12 @@ def test_a_run_on_ram_storage_writes_everything_there_and_resumes(tmp_path,
   assert storage.exists('ram://saarl_test/report/learning_curves.svg')
   assert 'joint' in storage.read_text(paths['summary'])
   assert not list(tmp_path.iterdir())
+
+
+def test_a_file_removed_between_the_check_and_the_read_reads_as_absent(tmp_path,
+                                                                       monkeypatch):
+  """Another process's lease file can go between `exists` and the read (seen as a
+  NotFoundError in a retried task's wait): it reads as absent, as if checked after."""
+  path = str(tmp_path / 'lease.json')
+  monkeypatch.setattr(storage, 'exists', lambda _: True)   # the check saw it
+  assert storage.read_text(path) is None

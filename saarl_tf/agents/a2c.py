@@ -143,9 +143,8 @@ def pytorch_rmsprop(settings: config_lib.RMSpropConfig) -> tf.keras.optimizers.R
 
   Keras divides by sqrt(v + eps), PyTorch by sqrt(v) + eps. With eps = 1e-5 Keras'
   floor of 3e-3 shrinks small gradients' steps ~100-fold and A2C barely learns
-  (measured: a uniform policy on sprites after 1,250 updates, random play on Breakout
-  through 1.6M frames); eps^2 inside the root gives PyTorch's floor, within a factor
-  sqrt(2) where sqrt(v) ~ eps and exactly elsewhere.
+  (docs/ARCHITECTURE.md, "Measured design choices"); eps^2 inside the root gives
+  PyTorch's floor, within a factor sqrt(2) where sqrt(v) ~ eps and exactly elsewhere.
   """
   return tf.keras.optimizers.RMSprop(
       settings.learning_rate, rho=settings.decay, epsilon=settings.epsilon ** 2,

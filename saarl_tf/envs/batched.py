@@ -1,7 +1,7 @@
 """What every batched environment of ours shares: specs, batch size, episode records."""
 
 import collections
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 from tf_agents.environments import py_environment
@@ -53,6 +53,29 @@ class BatchedFrameEnvironment(py_environment.PyEnvironment):
   def reseed(self, seed: int):
     """The next `reset` starts every env afresh from `seed` (env i from seed + i)."""
     raise NotImplementedError
+
+  # --- saving and restoring the games in play (exact resume) ------------------------
+
+  def get_state(self) -> Optional[Dict[str, Any]]:
+    """Everything the games in play depend on (NumPy arrays, JSON values), so that
+    `set_state` continues them exactly; None where the emulator cannot (Atari: a
+    resumed run starts new games)."""
+    return None
+
+  def set_state(self, state: Dict[str, Any]):
+    """Continues the games `get_state` saved."""
+    raise NotImplementedError
+
+  def _finished_state(self) -> Dict[str, Any]:
+    """The finished-game records' part of `get_state`."""
+    return {'finished': np.array(list(self._finished), np.float64).reshape(-1, 4),
+            'num_finished': self._num_finished}
+
+  def _set_finished_state(self, state: Dict[str, Any]):
+    self._finished.clear()
+    self._finished.extend(EpisodeRecord(float(r), int(s), int(f), int(i))
+                          for r, s, f, i in state['finished'])
+    self._num_finished = int(state['num_finished'])
 
   # --- stepping one group of envs at a time (`training.rollout`) -------------------
   # The envs form `group_bounds` groups: `send` starts a group's step and may return

@@ -20,7 +20,7 @@ Ground truth: `object_boxes()` gives every object's pixel box in the newest fram
 which `object_centres()` follows; both are exact because sprites sit on whole pixels.
 """
 
-from typing import Tuple
+from typing import Any, Dict, Tuple
 
 import numpy as np
 from tf_agents.trajectories import time_step as ts
@@ -172,6 +172,26 @@ class SpritesEnvironment(batched.BatchedFrameEnvironment):
   @property
   def game_scores(self) -> np.ndarray:
     return self._episode_return.copy()
+
+  _STATE = ('_pos', '_vel', '_fall_step', '_episode_return', '_restart', '_frames',
+            '_background')
+
+  def get_state(self) -> Dict[str, Any]:
+    state = {name: getattr(self, name).copy() for name in self._STATE}
+    state['rng'] = self._rng.bit_generator.state
+    state['seed'] = self._seed
+    state['time_step'] = tuple(np.asarray(x) for x in self.current_time_step())
+    state.update(self._finished_state())
+    return state
+
+  def set_state(self, state: Dict[str, Any]):
+    for name in self._STATE:
+      setattr(self, name, np.array(state[name]))
+    self._seed = state['seed']
+    self._rng = np.random.default_rng()
+    self._rng.bit_generator.state = state['rng']
+    self._set_finished_state(state)
+    self._current_time_step = ts.TimeStep(*state['time_step'])
 
   # --- ground truth -----------------------------------------------------------------
 

@@ -46,7 +46,7 @@ def export_from_checkpoint(checkpoint_dir: str, export_dir: str,
       from training seeds).
   """
   model = export.load_attention(checkpoint_dir)
-  if export.is_export(checkpoint_dir):
+  if run_layout.holds_export(checkpoint_dir):
     metadata = export.read_metadata(checkpoint_dir)
     training, quality = metadata['training'], metadata['quality'] or None
   else:

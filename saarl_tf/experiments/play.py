@@ -21,7 +21,7 @@ losses; a game here ends only with the game over, so the loop is written out.
 
 import collections
 import os
-from typing import Callable, List, NamedTuple, Optional
+from typing import Callable, List, NamedTuple, Optional, Sequence
 
 from absl import logging
 import numpy as np
@@ -37,6 +37,7 @@ from saarl_tf import plots
 from saarl_tf import storage
 from saarl_tf.agents import a2c
 from saarl_tf.training import a2c_training
+from saarl_tf.training import stopping
 
 # Output sizes a multiple of this: H.264 encoders need even sizes, and imageio's
 # ffmpeg writer would otherwise resize to multiples of 16 with a warning.
@@ -51,6 +52,11 @@ class GameRecord(NamedTuple):
   agent_steps: int
   top_action: int
   top_action_share: float
+
+
+def write_records(records: Sequence[GameRecord], path: str):
+  """`records` as a CSV, one row per game (`GameRecord`'s fields)."""
+  storage.write_csv(path, GameRecord._fields, [record._asdict() for record in records])
 
 
 class Player(NamedTuple):
@@ -153,6 +159,7 @@ def play(player: Player, num_games: int, seed: int, video: Optional[str] = None,
       finished, steps, score = env.num_finished_episodes, 0, 0.0
       actions = collections.Counter()
       while env.num_finished_episodes == finished:
+        stopping.check()
         action, mask = player.act(time_step)
         actions[int(np.asarray(action).reshape(-1)[0])] += 1
         still = (strip is not None and game == 0 and steps % strip.every == 0
@@ -172,7 +179,7 @@ def play(player: Player, num_games: int, seed: int, video: Optional[str] = None,
       top_action, count = actions.most_common(1)[0]
       records.append(GameRecord(game, record.raw_return, record.agent_steps,
                                 top_action, count / steps))
-      logging.info('Game %d: score %g in %d agent steps', game, record.raw_return,
+      logging.info('Game %d: score %g in %d agent steps', game + 1, record.raw_return,
                    record.agent_steps)
   finally:
     if writer is not None:

@@ -26,6 +26,7 @@ from saarl_tf.models import precisions
 from saarl_tf.training import pair_training
 from saarl_tf.training import run_files
 from saarl_tf.training import run_lease
+from saarl_tf.training import stopping
 
 
 
@@ -41,6 +42,7 @@ def evaluate(model: attention.SelfSupervisedAttention, games: Sequence[str],
   """
   results = {}
   for game in games:
+    stopping.check()
     try:
       labelled, masks, results[game] = mask_quality.mask_quality_on(
           model, game, num_frames, seed)
@@ -71,8 +73,9 @@ def collect_frames(config: config_lib.PretrainConfig) -> pair_training.FrameData
   """The random-policy frames `config` trains on."""
   logging.info('Collecting %d x %d random-policy steps from %s', config.num_envs,
                config.collect_steps, ', '.join(config.games))
-  return pair_training.collect_random_frames(
-      config.games, config.num_envs, config.collect_steps, seed=config.seed)
+  with stopping.phase('frame collection'):
+    return pair_training.collect_random_frames(
+        config.games, config.num_envs, config.collect_steps, seed=config.seed)
 
 
 def run(config: config_lib.PretrainConfig, root_dir: str,
@@ -89,7 +92,7 @@ def run(config: config_lib.PretrainConfig, root_dir: str,
   """
   changes = run_files.check_settings(root_dir, settings_of(config),
                                      config_lib.PretrainConfig)
-  with run_lease.Lease(root_dir):
+  with run_lease.Lease(root_dir), stopping.phase('mask pre-training'):
     tf.keras.utils.set_random_seed(config.seed)
     if dataset is None:
       dataset = collect_frames(config)
@@ -107,5 +110,6 @@ def run(config: config_lib.PretrainConfig, root_dir: str,
                                           config.schedule,
                                           pair_training.write_mask_summaries)
     logging.info('Final mask losses: %s', losses)
-    return model, evaluate(model, config.games, config.eval_frames,
-                           config.quality_seed, root_dir)
+    with stopping.phase('mask quality (pre-training done and saved)'):
+      return model, evaluate(model, config.games, config.eval_frames,
+                             config.quality_seed, root_dir)

@@ -21,7 +21,7 @@ checkpoints, so a killed experiment loses at most `checkpoint_every` updates per
 
 import dataclasses
 import os
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from absl import logging
 
@@ -34,6 +34,7 @@ from saarl_tf.experiments import pretrain_mask
 from saarl_tf.experiments import report as report_lib
 from saarl_tf.training import a2c_training
 from saarl_tf.training import run_files
+from saarl_tf.training import stopping
 
 
 def prepare_mask(protocol: protocol_table.Protocol, root_dir: str,
@@ -59,15 +60,32 @@ def prepare_mask(protocol: protocol_table.Protocol, root_dir: str,
     # pylint: disable=g-import-not-at-top
     from saarl_tf import export
     from saarl_tf.models import attention
-    model = export.load_attention(checkpoints, attention.SelfSupervisedAttention())
-    pretrain_mask.evaluate(model, unseen, pretrain.eval_frames, pretrain.quality_seed,
-                           mask_root, run_layout.TARGET_QUALITY_JSON)
-  if export_root:
+    with stopping.phase('mask quality on the target games (pre-training done)'):
+      model = export.load_attention(checkpoints, attention.SelfSupervisedAttention())
+      pretrain_mask.evaluate(model, unseen, pretrain.eval_frames,
+                             pretrain.quality_seed, mask_root,
+                             run_layout.TARGET_QUALITY_JSON)
+  target = (run_layout.protocol_export_dir(export_root, protocol.name)
+            if export_root else None)
+  if target and not _exported(checkpoints, target):
     from saarl_tf.experiments import export_mask  # pylint: disable=g-import-not-at-top
-    export_mask.export_from_checkpoint(
-        checkpoints, run_layout.protocol_export_dir(export_root, protocol.name),
-        eval_frames=0, eval_seed=pretrain.quality_seed)
+    logging.info('Exporting the mask to %s', target)
+    with stopping.phase('mask export (pre-training done)'):
+      export_mask.export_from_checkpoint(checkpoints, target, eval_frames=0,
+                                         eval_seed=pretrain.quality_seed)
   return checkpoints
+
+
+def _exported(checkpoints: str, export_dir: str) -> bool:
+  """Whether `export_dir` already holds the mask of `checkpoints` (same variables)."""
+  from saarl_tf import export  # pylint: disable=g-import-not-at-top
+  if not run_layout.holds_export(export_dir):
+    return False
+  same = export.mask_digest(export.load_attention(export_dir)) == export.mask_digest(
+      export.load_attention(checkpoints))
+  if same:
+    logging.info('Mask already exported to %s', export_dir)
+  return same
 
 
 def run_protocol(protocol: protocol_table.Protocol,
@@ -98,25 +116,62 @@ def run_protocol(protocol: protocol_table.Protocol,
   executor = executor or executors.LocalExecutor()
   games = tuple(games or protocol.games)
   check_settings(protocol, root_dir, a2c, pretrain, games, seeds)
+  runs = [(game, variant, seed) for game in games for variant in protocol.variants
+          for seed in seeds]
+  todo = [run for run in runs if not run_layout.is_finished(
+      run_layout.run_dir(root_dir, *run), a2c.total_frames)]
+  print('\n'.join(plan(protocol, root_dir, a2c, pretrain, runs, todo, executor.name)),
+        flush=True)
   mask = None
   if config_lib.FROZEN in protocol.variants:
     mask = executor.submit(prepare_mask, protocol, root_dir, pretrain, export_root,
                            games)
   handles = []
-  for game in games:
-    for variant in protocol.variants:
-      for seed in seeds:
-        directory = run_layout.run_dir(root_dir, game, variant, seed)
-        if run_layout.is_finished(directory, a2c.total_frames):
-          logging.info('Skipping finished run %s', directory)
-          continue
-        config = dataclasses.replace(a2c, game=game, variant=variant, seed=seed,
-                                     mask_checkpoint=None)
-        logging.info('Running %s (%s executor)', directory, executor.name)
-        handles.append(executor.submit(run_one, config, directory,
-                                       mask if variant == config_lib.FROZEN else None))
+  for index, (game, variant, seed) in enumerate(todo):
+    directory = run_layout.run_dir(root_dir, game, variant, seed)
+    config = dataclasses.replace(a2c, game=game, variant=variant, seed=seed,
+                                 mask_checkpoint=None)
+    position = stopping.RunPosition(index + 1, len(todo), a2c.total_frames * (
+        len(todo) - index - 1))
+    logging.info('Running %s, run %d of %d (%s executor)', directory, index + 1,
+                 len(todo), executor.name)
+    handles.append(executor.submit(run_one, config, directory,
+                                   mask if variant == config_lib.FROZEN else None,
+                                   position))
   executor.gather(handles)
   return report(protocol, root_dir, games, seeds, a2c.total_frames)
+
+
+def plan(protocol: protocol_table.Protocol, root_dir: str, a2c: config_lib.A2CConfig,
+         pretrain: config_lib.PretrainConfig, runs, todo, executor: str) -> List[str]:
+  """What the protocol will do, in a few lines: its runs (and which are done), the
+  frames of each, the output folder, the mask, and how long it takes at
+  `protocol_table`'s planning rates, one run after another."""
+  hours = 0.0
+  for game, variant, _ in todo:
+    frames_per_step = 1 if game.lower() == 'sprites' else 4
+    hours += a2c.total_frames / frames_per_step / (
+        protocol_table.PLANNING_AGENT_STEPS_PER_S[variant] * 3600)
+  lines = [f'{protocol.name}: {len(runs)} runs ({", ".join(dict.fromkeys(r[0] for r in runs))}'
+           f' x {", ".join(protocol.variants)} x seeds '
+           f'{",".join(str(s) for s in dict.fromkeys(r[2] for r in runs))}), '
+           f'{a2c.total_frames:,} frames each, into {root_dir}; '
+           f'{len(runs) - len(todo)} finished, {len(todo)} to run']
+  if config_lib.FROZEN in protocol.variants:
+    if run_layout.mask_is_trained(run_layout.mask_run_dir(root_dir)):
+      lines.append('  mask: pre-trained already')
+    else:
+      hours += pretrain.train_steps / protocol_table.PLANNING_MASK_UPDATES_PER_S / 3600
+      lines.append(f'  mask: to pre-train on {", ".join(protocol.mask_games)} '
+                   f'({pretrain.num_envs} x {pretrain.collect_steps:,} random-policy '
+                   f'steps, {pretrain.train_steps:,} updates)')
+  lines.append(f'  estimate: {stopping.duration(hours * 3600)} on 2 cores one run '
+               f'after another ({executor} executor; Atari at '
+               + ', '.join(f'{variant} {protocol_table.PLANNING_AGENT_STEPS_PER_S[variant]:,}'
+                           for variant in protocol.variants)
+               + ' agent steps/s); --seeds, --games and --total_frames make it '
+               'smaller, --executor=ray spreads it over cores or a cluster')
+  return lines
 
 
 def mask_checkpoint_dir(root_dir: str) -> str:
@@ -155,19 +210,21 @@ def check_settings(protocol: protocol_table.Protocol, root_dir: str,
 
 
 def run_one(config: config_lib.A2CConfig, directory: str,
-            mask_checkpoint: Optional[str] = None) -> Dict[str, Any]:
+            mask_checkpoint: Optional[str] = None,
+            position: Optional[stopping.RunPosition] = None) -> Dict[str, Any]:
   """One run of a protocol (a frozen one with the pre-trained mask); its done record."""
   if mask_checkpoint:
     config = dataclasses.replace(config, mask_checkpoint=mask_checkpoint)
-  return a2c_training.train(config, directory)
+  return a2c_training.train(config, directory, position)
 
 
 def report(protocol: protocol_table.Protocol, root_dir: str, games: Sequence[str],
            seeds: Sequence[int], total_frames: int) -> Dict[str, str]:
   """Writes results.csv, learning_curves.png and summary.md from the runs' logs
   (`experiments.report`), rows in game, variant, seed order."""
-  runs = [report_lib.read_run(run_layout.run_dir(root_dir, game, variant, seed), game,
-                              variant, seed)
-          for game in games for variant in protocol.variants for seed in seeds]
-  return report_lib.write_report(runs, root_dir, protocol.title, total_frames,
-                                 experiment=protocol.name)
+  with stopping.phase('the report (every run finished)'):
+    runs = [report_lib.read_run(run_layout.run_dir(root_dir, game, variant, seed),
+                                game, variant, seed)
+            for game in games for variant in protocol.variants for seed in seeds]
+    return report_lib.write_report(runs, root_dir, protocol.title, total_frames,
+                                   experiment=protocol.name)

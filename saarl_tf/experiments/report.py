@@ -46,6 +46,9 @@ class RunLogs(NamedTuple):
   evaluations: float64 [V, 5] evaluation games with no-op starts (frames, update,
     game, raw_return, agent_steps); sticky_evaluations: the same with sticky actions;
   sample_evaluations: with no-op starts and sampled actions.
+  starts: each start of the run: its update, commit, precision and machine.
+  frames_reached: the frames of its last logged game or evaluation if it has not
+    finished (its curve ends there); None if it finished (or is not known not to).
   """
   game: str
   variant: str
@@ -55,6 +58,28 @@ class RunLogs(NamedTuple):
   total_frames: int = 0       # the run's budget, from its config.json when read
   sticky_evaluations: np.ndarray = _NO_EVALUATIONS
   sample_evaluations: np.ndarray = _NO_EVALUATIONS
+  starts: Tuple[str, ...] = ()   # each start of the run (`describe_starts`)
+  frames_reached: Optional[int] = None
+
+  @property
+  def reached(self) -> int:
+    """The frames the run reached: its budget if it finished."""
+    return self.total_frames if self.frames_reached is None else self.frames_reached
+
+  @property
+  def finished(self) -> bool:
+    return self.reached >= self.total_frames
+
+  def up_to(self, frames: int) -> 'RunLogs':
+    """The run as it stood at `frames`: its games and evaluations up to there, its
+    budget cut to `frames` (if smaller); finished if it reached that budget."""
+    cut = lambda rows: rows[rows[:, 0] <= frames]
+    return self._replace(
+        episodes=cut(self.episodes), evaluations=cut(self.evaluations),
+        sticky_evaluations=cut(self.sticky_evaluations),
+        sample_evaluations=cut(self.sample_evaluations),
+        total_frames=min(self.total_frames, frames),
+        frames_reached=min(self.reached, frames))
 
   def evaluations_of(self, mode: str) -> np.ndarray:
     """float64 [V, 5]: the evaluation games of `mode` (config.EVAL_MODES)."""
@@ -69,7 +94,7 @@ EVAL_LABELS = {config_lib.NOOP: 'no-op starts', config_lib.STICKY: 'sticky actio
                config_lib.SAMPLE: 'sampled actions'}
 _MODE_MEANINGS = {
     EVAL_LABELS[config_lib.NOOP]: "games started as in training (up to 30 no-ops; "
-    "the paper's and this record's mode before 2026-12-02)",
+    "the paper's mode)",
     EVAL_LABELS[config_lib.STICKY]: 'the same with sticky actions in the evaluation '
     'envs only',
     EVAL_LABELS[config_lib.SAMPLE]: 'no-op starts with actions drawn from the policy '
@@ -87,6 +112,28 @@ def variant_label(config: config_lib.A2CConfig) -> str:
   return label
 
 
+def describe_starts(settings: Dict) -> Tuple[str, ...]:
+  """'update U: commit C, precision P, CPU (oneDNN on)' for each start a run's
+  config.json records (the machine where it was recorded); from a config.json of the
+  format without starts, its first start's commit and precision."""
+  settings = settings or {}
+  if not settings.get('history') and settings.get('git_commit'):
+    # An early format: the first start's commit and precision only.
+    return (f'first start: {settings["git_commit"][:7]}, '
+            f'{settings.get("resolved_precision", "?")} (later starts not recorded)',)
+  starts = []
+  for start in settings.get('history', []):
+    update = start.get('update', start.get('step', '?'))
+    text = (f'update {update}: {str(start.get("git_commit") or "?")[:7]}, '
+            f'{start.get("resolved_precision", "?")}')
+    machine = start.get('machine')
+    if machine:
+      text += (f', {machine["cpu"]} ({machine["cores"]} cores, oneDNN '
+               f'{"on" if machine.get("onednn") else "off"})')
+    starts.append(text)
+  return tuple(starts)
+
+
 def read_run(directory: str, game: Optional[str] = None,
              variant: Optional[str] = None, seed: Optional[int] = None) -> RunLogs:
   """A run's logs; game, variant and seed from its config.json unless given.
@@ -101,11 +148,17 @@ def read_run(directory: str, game: Optional[str] = None,
       raise ValueError(f'{directory} is not a run directory: it holds no '
                        f'{run_layout.CONFIG_JSON}')
     game, variant, seed = config.game, variant_label(config), config.seed
-  return RunLogs(game, variant, int(seed), run_files.read_episodes(directory),
-                 run_files.read_evaluations(directory, config_lib.NOOP),
-                 config.total_frames if config else 0,
-                 run_files.read_evaluations(directory, config_lib.STICKY),
-                 run_files.read_evaluations(directory, config_lib.SAMPLE))
+  episodes = run_files.read_episodes(directory)
+  evaluations = {mode: run_files.read_evaluations(directory, mode)
+                 for mode in config_lib.EVAL_MODES}
+  total_frames = config.total_frames if config else 0
+  reached = None
+  if run_layout.read_done(directory) is None:
+    reached = int(max([rows[-1, 0] for rows in [episodes, *evaluations.values()]
+                       if len(rows)] + [0]))
+  return RunLogs(game, variant, int(seed), episodes, evaluations[config_lib.NOOP],
+                 total_frames, evaluations[config_lib.STICKY],
+                 evaluations[config_lib.SAMPLE], describe_starts(settings), reached)
 
 
 def find_runs(pattern: str) -> List[RunLogs]:
@@ -119,9 +172,19 @@ def find_runs(pattern: str) -> List[RunLogs]:
   if not directories:
     raise ValueError(f'--runs={pattern} matches no run directory (a directory '
                      f'holding {run_layout.CONFIG_JSON})')
-  runs = [read_run(directory) for directory in directories]
+  runs = _budgets_apart([read_run(directory) for directory in directories])
   return sorted(runs, key=lambda run: (run.game, _variant_order(run.variant),
                                        run.seed))
+
+
+def _budgets_apart(runs: Sequence[RunLogs]) -> List[RunLogs]:
+  """Where one game's runs have different budgets, each budget is its own panel
+  and table row: the game is labelled 'Carnival, 40M-frame runs'."""
+  budgets = {}
+  for run in runs:
+    budgets.setdefault(run.game, set()).add(run.total_frames)
+  return [run._replace(game=f'{run.game}, {run.total_frames / 1e6:g}M-frame runs')
+          if len(budgets[run.game]) > 1 else run for run in runs]
 
 
 def _variant_order(variant: str) -> Tuple[int, str]:
@@ -151,7 +214,8 @@ def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
     runs: the runs, in the order their CSV rows should come.
     output_dir: where the files go (made if missing).
     title: the figure's and the summary's title.
-    total_frames: the budget the curves are drawn to.
+    total_frames: the budget the curves are drawn to and the summary states; a
+      group of runs with a smaller budget (`_budgets_apart`) is measured on its own.
     experiment: the `experiment` column of results.csv.
 
   Returns:
@@ -165,23 +229,66 @@ def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
 
   games = list(dict.fromkeys(run.game for run in runs))
   variants = sorted(dict.fromkeys(run.variant for run in runs), key=_variant_order)
-  grid = curves_lib.frame_grid(total_frames)
-  curves, seeds = {}, {}
-  for game in games:
-    for variant in variants:
-      group = [run for run in runs if (run.game, run.variant) == (game, variant)]
-      if group:
-        curves[(game, variant)] = np.stack(
-            [curves_lib.run_curve(run.episodes, grid) for run in group])
-        seeds[(game, variant)] = [run.seed for run in group]
+  groups = {(game, variant): [run for run in runs if (run.game, run.variant) ==
+                               (game, variant)] for game in games for variant in variants}
+  groups = {key: group for key, group in groups.items() if group}
+  # Each group is measured on its own budget's grid; the figure draws every group
+  # on the union of those grids, so that runs of 4M and 40M frames share its axes.
+  budgets = {key: max(run.total_frames for run in group) or total_frames
+             for key, group in groups.items()}
+  grid = np.unique(np.concatenate([curves_lib.frame_grid(budget) for budget in
+                                   [total_frames, *budgets.values()]]))
+  curves = {key: _training_curves(group, curves_lib.frame_grid(budgets[key]))
+            for key, group in groups.items()}
+  seeds = {key: [run.seed for run in group] for key, group in groups.items()}
   tables = [eval_table(mode, runs, curves) for mode in EVAL_LABELS
             if any(len(run.evaluations_of(mode)) for run in runs)]
   plots.plot_learning_curves(
-      curves, grid, games, variants, title, paths['figure'],
+      {key: _training_curves(group, grid) for key, group in groups.items()},
+      grid, games, variants, title, paths['figure'],
       [(f'evaluation, {table.label}', table.curves, table.frames) for table in tables])
   storage.write_atomically(paths['summary'], summary_markdown(
-      title, games, variants, curves, tables, seeds, total_frames))
+      title, games, variants, curves, tables, seeds, total_frames)
+      + unfinished_markdown(runs) + provenance_markdown(runs))
   return paths
+
+
+def _training_curves(group: Sequence[RunLogs], grid: np.ndarray) -> np.ndarray:
+  """float [S, G]: each run's training curve on `grid` (float [G] frames), NaN past
+  the frames it reached."""
+  return np.stack([np.where(grid <= run.reached,
+                            curves_lib.run_curve(run.episodes, grid), np.nan)
+                   for run in group])
+
+
+def unfinished_markdown(runs: Sequence[RunLogs]) -> str:
+  """A list of the runs that have not reached their budget and how far each got;
+  empty if all have."""
+  unfinished = [run for run in runs if not run.finished]
+  if not unfinished:
+    return ''
+  lines = ['', '## Unfinished runs', '',
+           'Their curves end at the frames they reached: their final score and last '
+           'evaluations are their latest, their AUC the mean over those frames only.',
+           '']
+  lines += [f'- {run.game} {run.variant} seed {run.seed}: {run.reached:,} of '
+            f'{run.total_frames:,} frames' for run in unfinished]
+  return '\n'.join(lines) + '\n'
+
+
+def provenance_markdown(runs: Sequence[RunLogs]) -> str:
+  """A table of every start of every run (update, commit, precision, machine), from
+  their config.json; empty if no run records its starts."""
+  if not any(run.starts for run in runs):
+    return ''
+  lines = ['', '## Provenance', '',
+           'Every start of every run, as its config.json records it: the update it '
+           'started from, the commit, the precision and, where recorded, the machine.',
+           '', '| game | variant | seed | starts |', '| --- | --- | --- | --- |']
+  for run in runs:
+    lines.append(f'| {run.game} | {run.variant} | {run.seed} | '
+                 + '; '.join(run.starts or ('not recorded',)) + ' |')
+  return '\n'.join(lines) + '\n'
 
 
 class EvalTable(NamedTuple):
@@ -239,10 +346,22 @@ def _with_ci(values: np.ndarray) -> Tuple[float, str]:
   return mean, f'{mean:.2f} [{low:.2f}, {high:.2f}]'
 
 
+def _last_finite(values: np.ndarray, count: int = 1) -> np.ndarray:
+  """float [S, G] -> float [S]: the mean of each row's last `count` finite values
+  (a run's curve ends early where its budget or its progress ends); NaN if none."""
+  means = np.full(len(values), np.nan)
+  for row, row_values in enumerate(values):
+    finite = row_values[np.isfinite(row_values)]
+    if len(finite):
+      means[row] = np.mean(finite[-count:])
+  return means
+
+
 def _training_measures(runs: np.ndarray) -> Dict[str, np.ndarray]:
   """Each seed's measures of its training curve float [S, G] (mean of the last
-  WINDOW games on the grid): `final` and `auc` (the mean over the run), float [S]."""
-  return {'final': runs[:, -1], 'auc': np.nanmean(runs, axis=1)}
+  WINDOW games on the grid): `final` (where the curve ends) and `auc` (the mean over
+  the run), float [S]."""
+  return {'final': _last_finite(runs), 'auc': np.nanmean(runs, axis=1)}
 
 
 def _eval_measures(evals: np.ndarray, distinct: np.ndarray) -> Dict[str, np.ndarray]:
@@ -259,8 +378,8 @@ def _eval_measures(evals: np.ndarray, distinct: np.ndarray) -> Dict[str, np.ndar
   """
   if not evals.shape[1]:                       # no evaluations: NaN measures
     evals = np.full((len(evals), 1), np.nan)
-  return {'eval': evals[:, -1],
-          'eval_late': np.nanmean(evals[:, -LATE_EVALUATIONS:], axis=1),
+  return {'eval': _last_finite(evals),
+          'eval_late': _last_finite(evals, LATE_EVALUATIONS),
           'eval_auc': np.nanmean(evals, axis=1), 'distinct': distinct}
 
 

@@ -16,10 +16,9 @@ Initialisation is the authors' (their `model.py`): every conv and transposed con
 Phi, of Psi's encoder and of the decoder (its last conv included) is orthogonal with
 the ReLU gain sqrt(2), Psi's 1x1 output conv orthogonal with gain 1, biases 0, and
 Psi's layer normalisations use PyTorch's epsilon 1e-5. It decides whether the mask
-learns at all: with Keras' default (Glorot) init, Phi's features start 8x smaller
-(mean 0.010 vs 0.085 on Breakout frames) and L_mask alone drives the mask mean from
-0.47 to 0.003 within 100 steps, a collapse it does not leave; with this init it goes
-0.68 -> 0.40 -> 0.13 over 1,000 steps and stays on the moving objects.
+learns at all: with Keras' default (Glorot) init, Phi's features start much smaller
+and L_mask alone collapses the mask to zero (docs/ARCHITECTURE.md, "Measured design
+choices").
 """
 
 from typing import Dict, NamedTuple, Optional, Tuple
@@ -90,8 +89,8 @@ class LayerNormalization(tf.keras.layers.LayerNormalization):
   layer it subclasses, so checkpoints and exports load either way; only `call`
   differs. Keras 2.15 reshapes the batch into one fused batch-norm call and builds
   gamma/beta around it; here the mean, the centred variance and the affine map are
-  three element-wise passes. The mask generator's forward and backward pass (96
-  frames, mixed bfloat16, idle 2-core EPYC): 32.7 -> 29.3 ms. Equal to the Keras layer within float32 rounding (tests/test_attention).
+  three element-wise passes, which is faster on CPU (docs/ARCHITECTURE.md). Equal to
+  the Keras layer within float32 rounding (tests/test_attention).
   """
 
   def call(self, inputs):
@@ -156,8 +155,8 @@ class SubPixelConvTranspose(tf.keras.layers.Layer):
   Each output pixel of a transposed conv (kernel k = 2s, stride s, 'valid') depends on
   a 2x2 window of inputs, with weights that depend on its phase (position mod s). A
   2x2 conv to s*s*filters channels followed by `depth_to_space(s)` computes exactly
-  that family of maps, with the same output size ((n - 1) s + k), and is 2x faster on
-  CPU than `Conv2DTranspose` for the decoder's last upsampling.
+  that family of maps, with the same output size ((n - 1) s + k), and is faster on
+  CPU than `Conv2DTranspose` for the decoder's last upsampling (docs/ARCHITECTURE.md).
   """
 
   def __init__(self, filters: int, kernel_size: int, strides: int,
@@ -182,7 +181,7 @@ class ConvToOneChannel(tf.keras.layers.Layer):
   """A 'same' k x k conv to one channel, as a depthwise conv summed over channels.
 
   The same map as `Conv2D(1, k, padding='same')`; TensorFlow's CPU kernel for a
-  single output channel is 2.5x slower than this at 84x84x16.
+  single output channel is slower than this (docs/ARCHITECTURE.md).
   """
 
   def __init__(self, kernel_size: int, **kwargs):
@@ -279,8 +278,7 @@ class SelfSupervisedAttention(tf.keras.Model):
     # Only the target branch learns from the mixed reconstruction (authors' code):
     # the source branch runs on its own behind stop_gradient, so that no backward
     # pass is computed for it (one pass over both halves backpropagated zeros through
-    # the source half). L_mask's forward and backward on 16 pairs, mixed bfloat16,
-    # idle 2-core EPYC: 46.9 -> 42.4 ms.
+    # the source half).
     source_features = tf.stop_gradient(self.encoder(source))
     source_mask = tf.stop_gradient(self.mask_generator(source))
     target_features = self.encoder(target)

@@ -3,9 +3,9 @@
   float32         everything in float32 (the paper's setting).
   mixed_bfloat16  convolutions and dense layers compute in bfloat16; variables, the
                   optimizers' slots, logits, values, masks and losses stay float32, so
-                  checkpoints are the same either way. Measured on a 2-core AMD EPYC
-                  with AVX512-BF16: the A2C train step is 1.6x faster. On CPUs without
-                  native bfloat16 it is emulated and slower.
+                  checkpoints are the same either way. Faster where the CPU
+                  computes bfloat16 natively (README, Benchmark); elsewhere it is
+                  emulated and slower.
   auto            mixed_bfloat16 where the hardware computes bfloat16 natively
                   (x86 AVX512-BF16 or AMX, or a GPU of compute capability 8.0 or
                   later), float32 elsewhere.

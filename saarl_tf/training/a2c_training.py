@@ -14,6 +14,7 @@ greedy policy as a `PolicySaver` SavedModel, at the end) and done.json;
 `training.run_files` reads and writes the files, docs/ARCHITECTURE.md lays them out.
 """
 
+import base64
 import dataclasses
 import json
 import os
@@ -63,6 +64,59 @@ def _roll_in(variable: tf.Variable, new_values) -> np.ndarray:
   """The variable's values with `new_values` appended and the oldest dropped."""
   values = np.concatenate([variable.numpy(), np.asarray(new_values, np.float32)])
   return values[-int(variable.shape[0]):]
+
+
+def _encode(value: Any) -> Any:
+  """NumPy arrays (anywhere in dicts, lists and tuples) as JSON-able records."""
+  if isinstance(value, np.ndarray):
+    return {'__array__': base64.b64encode(np.ascontiguousarray(value).tobytes()
+                                          ).decode(),
+            'dtype': value.dtype.str, 'shape': list(value.shape)}
+  if isinstance(value, dict):
+    return {key: _encode(item) for key, item in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_encode(item) for item in value]
+  if isinstance(value, np.generic):
+    return value.item()
+  return value
+
+
+def _decode(value: Any) -> Any:
+  """`_encode`'s inverse (tuples come back as lists)."""
+  if isinstance(value, dict) and '__array__' in value:
+    return np.frombuffer(base64.b64decode(value['__array__']),
+                         np.dtype(value['dtype'])).reshape(value['shape']).copy()
+  if isinstance(value, dict):
+    return {key: _decode(item) for key, item in value.items()}
+  if isinstance(value, list):
+    return [_decode(item) for item in value]
+  return value
+
+
+class RunJournal(tf.Module):
+  """What a checkpoint must hold beside the networks for a run to resume exactly:
+  every CSV row logged so far, the last update's losses (done.json's) and, where the
+  environment can save them, the games in play (`BatchedFrameEnvironment.get_state`).
+  One JSON string, written before each save."""
+
+  def __init__(self, name: str = 'run_journal'):
+    super().__init__(name=name)
+    self.text = tf.Variable('', dtype=tf.string, trainable=False, name='text')
+
+  def record(self, logs: 'CsvLogs', losses: Dict[str, Any],
+             env_state: Optional[Dict[str, Any]]):
+    self.text.assign(json.dumps({
+        'logs': logs.journals(), 'env': _encode(env_state),
+        'losses': {name: float(value) for name, value in losses.items()}}))
+
+  def read(self) -> Dict[str, Any]:
+    """{'logs': {file name: rows}, 'losses': {name: value}, 'env': state or None};
+    empty for a checkpoint written before the journal (or none)."""
+    text = self.text.numpy().decode()
+    if not text:
+      return {}
+    record = json.loads(text)
+    return dict(record, env=_decode(record['env']))
 
 
 class EpisodeHistory(tf.Module):
@@ -209,15 +263,18 @@ def restore_trained_network(root_dir: str) -> TrainedNetwork:
                         int(train_step.numpy()))
 
 
-def train(config: config_lib.A2CConfig, root_dir: str) -> Dict[str, Any]:
+def train(config: config_lib.A2CConfig, root_dir: str,
+          position: Optional[stopping.RunPosition] = None) -> Dict[str, Any]:
   """Runs (or resumes) the A2C run in `root_dir` to its budget; returns its done.json
-  record. A finished run is not redone."""
+  record. A finished run is not redone. `position`: its place in a protocol, for
+  the progress lines."""
   done = run_layout.finished_record(root_dir, config.total_frames)
   if done:
     return done
-  run = A2CRun(config, root_dir)
+  with stopping.phase(f'the set-up of the A2C run {root_dir}'):
+    run = A2CRun(config, root_dir)
   try:
-    return run.run()
+    return run.run(position=position)
   finally:
     run.close()
 
@@ -251,7 +308,7 @@ class A2CRun:
     self.train_step = tf.Variable(0, dtype=tf.int64, name='train_step')
     self.history = EpisodeHistory()
     self.mask_health = MaskHealth()
-    self.last_eval = {}
+    self.journal = RunJournal()
     self.losses = {}
     # The environment's own state is not checkpointed: a resumed run starts new
     # games, seeded apart from the ones already played.
@@ -262,8 +319,12 @@ class A2CRun:
                              self.train_step)
     self.checkpointer = loop_core.checkpointer(
         root_dir, agent=self.agent, history=self.history, mask_health=self.mask_health,
-        global_step=self.train_step)
+        journal=self.journal, global_step=self.train_step)
     self.start_update = int(self.train_step.numpy())
+    # Games finished so far (the env's counter) and the training speed, both
+    # started again by each `_train_until`.
+    self._seen_episodes = 0
+    self._speed = loop_core.Speedometer(self.start_update)
     self._record_settings(settings, resume_changes)
     self.env = envs.make_environment(
         config.game, num_envs=config.num_envs,
@@ -322,14 +383,18 @@ class A2CRun:
     return bool(every) and update > 0 and (update % every == 0
                                            or update == self.total_updates)
 
-  def _evaluate(self, update: int, eval_logs: Dict[str, run_files.CsvLog]):
-    """Plays `eval.games` complete games per evaluation mode with the current
-    weights (the same seeds in every mode); logs them."""
+  def _evaluate(self, update: int, eval_logs: Dict[str, run_files.CsvLog],
+                modes: Optional[List[str]] = None):
+    """Plays `eval.games` complete games per evaluation mode (all, or `modes`) with
+    the current weights (the same seeds in every mode); logs them."""
     seed = (self.config.seed + _EVAL_SEED_OFFSET
             + _SEED_STRIDE * (update // self.config.eval.every))
     frames = update * self.frames_per_update
-    for mode, evaluator in self.evaluators.items():
-      games = evaluator.play(seed)
+    for mode in modes or list(self.evaluators):
+      evaluator = self.evaluators[mode]
+      with stopping.phase(f'an evaluation ({mode}) of the A2C run {self.root_dir} '
+                          f'at update {update} (checkpointed; it is played again)'):
+        games = evaluator.play(seed)
       eval_logs[mode].append([(frames, update, i, game.raw_return, game.agent_steps)
                               for i, game in enumerate(games)])
       scores = np.array([game.raw_return for game in games])
@@ -344,10 +409,6 @@ class A2CRun:
       tf.summary.scalar(f'{group}/length_mean',
                         np.mean([game.agent_steps for game in games]), frames)
       tf.summary.scalar(f'{group}/distinct_games', distinct, frames)
-      self.last_eval.update({f'{group}_raw_return_mean': float(scores.mean()),
-                             f'{group}_raw_return_std': float(scores.std()),
-                             f'{group}_distinct_games': distinct,
-                             f'{group}_frames': frames})
       logging.info('Evaluation (%s) at %d frames: %s games (%d distinct), mean raw '
                    'score %.1f (+- %.1f)', mode, frames, len(games), distinct,
                    scores.mean(), scores.std())
@@ -370,7 +431,8 @@ class A2CRun:
       losses = self.agent.loss(experience, taped_outputs=True)
     return time_step, self.agent.apply_gradients(tape, losses).extra
 
-  def run(self, num_updates: Optional[int] = None) -> Dict[str, Any]:
+  def run(self, num_updates: Optional[int] = None,
+          position: Optional[stopping.RunPosition] = None) -> Dict[str, Any]:
     """Trains until `num_updates` (default: the whole budget) updates are done.
 
     A finished run (done.json for this budget) is not touched: its record comes back.
@@ -391,39 +453,54 @@ class A2CRun:
       logging.info('Resuming %s at update %d (%d frames)', self.root_dir,
                    self._update(), resumed_frames)
     progress = (stopping.Progress(self.config.total_frames, resumed_frames,
-                                  self.frames_per_step)
+                                  self.frames_per_step, position=position)
                 if self.config.schedule.progress else None)
-    with CsvLogs(self.root_dir, self.evaluators, resumed_frames) as logs, \
-        loop_core.TrainingLoop(self.root_dir, self.checkpointer, self._update,
-                               progress) as loop:
+    journal = self.journal.read()
+    self.losses = journal.get('losses', self.losses)
+    with CsvLogs(self.root_dir, self.evaluators, resumed_frames,
+                 journal.get('logs')) as logs, \
+        loop_core.TrainingLoop(
+            self.root_dir, self.checkpointer, self._update, progress,
+            before_save=lambda: self.journal.record(logs, self.losses,
+                                                    self.env.get_state())
+        ) as loop:
       self._write_settings_summaries(resumed_frames)
       self._redo_cut_evaluation(logs, resumed_frames)
-      time_step = self._train_until(target, loop, logs)
+      time_step = self._train_until(target, loop, logs, journal.get('env'))
       self._write_last_mask_images(time_step.observation)
     if self.lease.lost:
       raise run_lease.RunBusy(f'{self.root_dir}: another process took over this '
                               f'run at update {self._update()}; this one stopped')
-    return self._finish(logs)
+    with stopping.phase(f'the end of the A2C run {self.root_dir} (its training is '
+                        'done and checkpointed)'):
+      return self._finish(logs)
 
   def _update(self) -> int:
     """Updates done (the checkpointed counter)."""
     return int(self.train_step.numpy())
 
   def _redo_cut_evaluation(self, logs: 'CsvLogs', resumed_frames: int):
-    """An evaluation cut by a stop is played again: its rows were dropped or never
-    written."""
+    """An evaluation cut by a stop is played again in the modes whose rows were
+    dropped or never written."""
     update = self._update()
-    if self._evaluation_due(update) and not all(
-        log.has_frames(resumed_frames) for log in logs.evaluations.values()):
-      self._evaluate(update, logs.evaluations)
+    cut = [mode for mode, log in logs.evaluations.items()
+           if not log.has_frames(resumed_frames)]
+    if self._evaluation_due(update) and cut:
+      self._evaluate(update, logs.evaluations, cut)
 
   def _train_until(self, target: int, loop: loop_core.TrainingLoop,
-                   logs: 'CsvLogs'):
-    """Collect-and-train iterations until `target` updates, a stop or a lost lease;
+                   logs: 'CsvLogs', env_state: Optional[Dict[str, Any]] = None):
+    """Collect-and-train iterations until `target` updates, a stop or a lost lease,
+    continuing the games `env_state` holds (a checkpoint's) or starting new ones;
     returns the time step the last rollout ended in."""
-    time_step = self.driver.reset()
+    if env_state:
+      self.env.set_state(env_state)
+      time_step = tf.nest.map_structure(
+          tf.convert_to_tensor, self.env.current_time_step())
+    else:
+      time_step = self.driver.reset()
     self._seen_episodes = self.env.num_finished_episodes
-    self._speed = _Speedometer(self._update())
+    self._speed = loop_core.Speedometer(self._update())
     while self._update() < target and loop.running and not self.lease.lost:
       time_step, self.losses = self._update_step(time_step)
       self._record_update(logs)
@@ -464,7 +541,7 @@ class A2CRun:
       self._speed.pause(seconds)
       if loop.progress:
         loop.progress.pause(seconds)
-    if update % schedule.checkpoint_every == 0 and update < target:
+    if loop_core.checkpoint_due(update, schedule.checkpoint_every, target):
       loop.save()
 
   def _write_last_mask_images(self, observations):
@@ -480,7 +557,6 @@ class A2CRun:
     result.update({f'mean100_{k}': v for k, v in self.history.means().items()})
     for mode, log in logs.evaluations.items():
       result.update(log.last_mean(run_layout.eval_group(mode)))
-    result.update(self.last_eval)
     if self.network.attention_module is not None:
       result.update(self.mask_health.record())
     update = self._update()
@@ -577,13 +653,22 @@ class CsvLogs:
   """A run's CSV logs, open while it trains: episodes.csv and one evaluation log
   per mode (`run_files.CsvLog`, cut back to the checkpoint on opening)."""
 
-  def __init__(self, root_dir: str, modes, resumed_frames: int):
+  def __init__(self, root_dir: str, modes, resumed_frames: int,
+               journals: Optional[Dict[str, str]] = None):
+    """`journals`: each file's rows as a checkpoint recorded them (`journals()`)."""
+    journals = journals or {}
     self.episodes = run_files.CsvLog(
         os.path.join(root_dir, run_layout.EPISODES_CSV), run_files.EPISODE_FIELDS,
-        resumed_frames)
+        resumed_frames, journals.get(run_layout.EPISODES_CSV))
     self.evaluations = {mode: run_files.CsvLog(
         os.path.join(root_dir, run_layout.eval_csv(mode)), run_files.EVAL_FIELDS,
-        resumed_frames) for mode in modes}
+        resumed_frames, journals.get(run_layout.eval_csv(mode))) for mode in modes}
+
+  def journals(self) -> Dict[str, str]:
+    """Each file's rows so far, by file name."""
+    return dict({run_layout.EPISODES_CSV: self.episodes.journal()},
+                **{run_layout.eval_csv(mode): log.journal()
+                   for mode, log in self.evaluations.items()})
 
   def __enter__(self) -> 'CsvLogs':
     return self
@@ -593,20 +678,3 @@ class CsvLogs:
     for log in self.evaluations.values():
       log.close()
     return False
-
-
-class _Speedometer:
-  """Updates per second of training since the last reading, evaluation excluded."""
-
-  def __init__(self, update: int):
-    self._time, self._update, self._paused = time.perf_counter(), update, 0.0
-
-  def pause(self, seconds: float):
-    self._paused += seconds
-
-  def rate(self, update: int) -> float:
-    """Updates per second since the last call; starts the next interval."""
-    now = time.perf_counter()
-    rate = (update - self._update) / max(now - self._time - self._paused, 1e-9)
-    self._time, self._update, self._paused = now, update, 0.0
-    return rate

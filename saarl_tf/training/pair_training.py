@@ -10,7 +10,6 @@ from the same episode of one env, at most `max_gap` agent steps apart: one
 resume exactly (weights, Adam slots, step, and the pair sampler's random state).
 """
 
-import time
 from typing import Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 from absl import logging
@@ -59,20 +58,28 @@ def collect_random_frames(games: Sequence[str], num_envs: int, steps_per_env: in
   """
   frames, step_types, names = [], [], []
   rng = np.random.default_rng(seed)
-  for game in games:
+  progress = stopping.Progress(len(games) * steps_per_env, 0, 1, unit='steps',
+                               rate_unit='steps/s',
+                               describe=lambda game: f'collecting {game}')
+  report_every = max(1, steps_per_env // 5)
+  for game_index, game in enumerate(games):
     env = envs.make_environment(game, num_envs=num_envs, seed=seed)
     num_actions = int(env.action_spec().maximum) + 1
     time_step = env.reset()
     game_frames = [time_step.observation[..., -1]]
     game_step_types = [time_step.step_type]
-    for _ in range(steps_per_env):
+    for step in range(steps_per_env):
+      stopping.check()
       time_step = env.step(rng.integers(0, num_actions, num_envs).astype(np.int32))
+      if (step + 1) % report_every == 0:
+        progress.update(game_index * steps_per_env + step + 1, game)
       game_frames.append(time_step.observation[..., -1])
       game_step_types.append(time_step.step_type)
     env.close()
     frames.append(np.stack(game_frames, axis=1))
     step_types.append(np.stack(game_step_types, axis=1))
     names += [game] * num_envs
+  progress.close()
   return FrameDataset(np.concatenate(frames), np.concatenate(step_types), names)
 
 
@@ -226,7 +233,7 @@ def train_on_pairs(trainer: PairTrainer, root_dir: str, num_steps: int,
                                 describe=lambda loss: f'loss {loss:.4f}')
               if schedule.progress else None)
   losses = {}
-  last_time, last_step = time.perf_counter(), start
+  speed = loop_core.Speedometer(start)
   step_fn = lambda: int(trainer.step.numpy())
   with loop_core.TrainingLoop(root_dir, checkpointer, step_fn, progress) as loop:
     while step_fn() < num_steps and loop.running:
@@ -234,15 +241,12 @@ def train_on_pairs(trainer: PairTrainer, root_dir: str, num_steps: int,
       step = step_fn()
       images = loop_core.due(step, schedule.image_every, num_steps)
       if loop_core.due(step, schedule.summary_every, num_steps):
-        now = time.perf_counter()
-        steps_per_second = (step - last_step) / max(now - last_time, 1e-9)
-        last_time, last_step = now, step
         write_summaries(losses, source, target, outputs, step, images)
-        tf.summary.scalar('speed/steps_per_second', steps_per_second, step)
+        tf.summary.scalar('speed/steps_per_second', speed.rate(step), step)
         if progress:
           progress.update(step, float(losses['total']))
       elif images:
         write_summaries(losses, source, target, outputs, step, images)
-      if step % schedule.checkpoint_every == 0 and step < num_steps:
+      if loop_core.checkpoint_due(step, schedule.checkpoint_every, num_steps):
         loop.save()
   return {name: float(value) for name, value in losses.items()}

@@ -12,6 +12,7 @@ from tf_agents.environments import tf_py_environment
 from tf_agents.utils import common
 
 from saarl_tf.envs import batched
+from saarl_tf.training import stopping
 
 
 class PolicyEvaluator:
@@ -43,6 +44,7 @@ class PolicyEvaluator:
     firsts = {}
     # Every game ends: Atari truncates at `max_episode_frames`, a sprite ball lands.
     while len(firsts) < self.env.batch_size:
+      stopping.check(inside_loops=True)     # a cut evaluation is played again
       time_step = self._run(time_step)
       new = self.env.num_finished_episodes - seen
       seen = self.env.num_finished_episodes

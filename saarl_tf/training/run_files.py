@@ -8,7 +8,9 @@ every evaluation game per mode (eval.csv, eval_<mode>.csv: frames and update of 
 evaluation, game index, raw score, agent steps) and the end record (done.json).
 
 CSV logs are appended as the run goes and cut back to the checkpoint on resume, so a
-row is never lost nor counted twice; JSON files are written aside and renamed.
+row is never lost nor counted twice; each checkpoint also holds the rows logged so
+far (`CsvLog.journal`), and a resume rebuilds a log from it, so a log cut or damaged
+behind the checkpoint loses nothing either. JSON files are written aside and renamed.
 """
 
 import csv
@@ -36,46 +38,90 @@ class CsvLog:
 
   Rows are keyed by their first column, the frames at which they were logged: rows
   after `resumed_frames` came from updates the checkpoint does not hold, and are
-  made again.
+  made again. With `journal` (the rows as the checkpoint recorded them, `journal()`
+  of the log then), the file is rebuilt from it: rows the file lost behind the
+  checkpoint (a cut or damaged file) come back, exactly as they were written.
   """
 
-  def __init__(self, path: str, fields: Sequence[str], resumed_frames: int):
+  def __init__(self, path: str, fields: Sequence[str], resumed_frames: int,
+               journal: Optional[str] = None):
     text = storage.read_text(path)
-    rows = _complete_rows(path, text, fields) if text else []
-    kept = [row for row in rows if int(row[fields[0]]) <= resumed_frames]
-    self._kept = kept
-    # Rewritten whole, then renamed over the old file, so a crash leaves one intact.
-    storage.write_csv(path, fields, kept)
     self._fields = fields
+    if journal is not None:
+      lines = [line for line in journal.split('\n') if line]
+      kept = [line for line in lines if self._frames_of(line) <= resumed_frames]
+      on_file = _read_lines(path, text, fields) if text else []
+      if on_file[:len(kept)] != kept:
+        logging.warning('%s: rebuilt from the checkpoint, %d rows up to frame %d (the '
+                        'file held %d of them)', path, len(kept), resumed_frames,
+                        len(set(on_file) & set(kept)))
+    else:
+      rows = _complete_rows(path, text, fields) if text else []
+      kept = [_format_row([row[field] for field in fields]) for row in rows
+              if int(row[fields[0]]) <= resumed_frames]
+    self._lines = kept
+    # Rewritten whole, then renamed over the old file, so a crash leaves one intact.
+    storage.write_atomically(path, ','.join(fields) + '\n'
+                             + ''.join(line + '\n' for line in kept))
     self._file = storage.open_file(path, 'a')
-    self._writer = csv.writer(self._file, lineterminator='\n')
+
+  @staticmethod
+  def _frames_of(line: str) -> int:
+    return int(float(line.split(',', 1)[0]))
 
   def has_frames(self, frames: int) -> bool:
     """Whether rows logged at `frames` survived the resume."""
-    return any(int(row[self._fields[0]]) == frames for row in self._kept)
+    return any(self._frames_of(line) == frames for line in self._lines)
 
   def last_mean(self, prefix: str = 'eval') -> Dict[str, float]:
     """The mean raw score of the rows at the last logged frames (kept rows only),
-    keyed `<prefix>_raw_return_mean`, `_std` and `<prefix>_frames`."""
-    if not self._kept:
+    keyed `<prefix>_raw_return_mean`, `_std`, `<prefix>_frames` and, for evaluation
+    games, `<prefix>_distinct_games` (`count_distinct_games`)."""
+    if not self._lines:
       return {}
-    last = max(int(row[self._fields[0]]) for row in self._kept)
-    scores = [float(row['raw_return']) for row in self._kept
-              if int(row[self._fields[0]]) == last]
-    return {f'{prefix}_raw_return_mean': float(np.mean(scores)),
-            f'{prefix}_raw_return_std': float(np.std(scores)),
-            f'{prefix}_frames': last}
+    last = max(self._frames_of(line) for line in self._lines)
+    rows = [dict(zip(self._fields, line.split(','))) for line in self._lines
+            if self._frames_of(line) == last]
+    scores = [float(row['raw_return']) for row in rows]
+    record = {f'{prefix}_raw_return_mean': float(np.mean(scores)),
+              f'{prefix}_raw_return_std': float(np.std(scores)),
+              f'{prefix}_frames': last}
+    if 'agent_steps' in self._fields and 'game' in self._fields:
+      record[f'{prefix}_distinct_games'] = count_distinct_games(
+          scores, [float(row['agent_steps']) for row in rows])
+    return record
 
   def append(self, rows: Sequence[Sequence[float]]):
-    self._writer.writerows(rows)
+    lines = [_format_row(row) for row in rows]
+    self._file.write(''.join(line + '\n' for line in lines))
     self._file.flush()
+    self._lines += lines
+
+  def journal(self) -> str:
+    """Every row logged so far, as the file holds them (what a checkpoint keeps)."""
+    return '\n'.join(self._lines)
 
   def close(self):
     self._file.close()
 
 
-def _complete_rows(path: str, text: str, fields: Sequence[str]) -> list:
-  """The rows of a run's CSV log, a cut last row (a crash mid-write) dropped.
+def _format_row(values: Sequence[Any]) -> str:
+  """One CSV line (no line end), as `csv.writer` writes it."""
+  buffer = io.StringIO()
+  csv.writer(buffer, lineterminator='').writerow(values)
+  return buffer.getvalue()
+
+
+def _read_lines(path: str, text: str, fields: Sequence[str]) -> list:
+  """The complete data rows of a log's text, as lines."""
+  return [_format_row([row[field] for field in fields])
+          for row in _complete_rows(path, text, fields, quiet=True)]
+
+
+def _complete_rows(path: str, text: str, fields: Sequence[str],
+                   quiet: bool = False) -> list:
+  """The rows of a run's CSV log, a cut last row (a crash mid-write) dropped
+  (`quiet`: every damaged row dropped, without a word: the caller rebuilds).
 
   Raises:
     ValueError: a row other than the last is damaged (one line naming the file).
@@ -90,12 +136,13 @@ def _complete_rows(path: str, text: str, fields: Sequence[str]) -> list:
   damaged = [i for i, row in enumerate(rows) if not complete(row)]
   if rows and not text.endswith('\n') and len(rows) - 1 not in damaged:
     damaged.append(len(rows) - 1)            # no line end: cut mid-write
+  if quiet:
+    return [row for i, row in enumerate(rows) if i not in damaged]
   if damaged and damaged != [len(rows) - 1]:
     raise ValueError(f'{path} is damaged: row {damaged[0] + 2} is incomplete; '
                      'restore the file or move the run aside')
   if damaged:
-    logging.warning('%s: dropped a cut last row (%s); the checkpoint it resumes '
-                    'from decides what is logged again', path,
+    logging.warning('%s: dropped a cut last row (%s)', path,
                     ','.join(v or '' for v in rows[-1].values()))
     rows = rows[:-1]
   return rows
@@ -157,8 +204,17 @@ def write_config(root_dir: str, settings: Dict[str, Any]):
 
 
 def read_config(root_dir: str) -> Optional[Dict[str, Any]]:
-  """A run's recorded settings, or None if it has none."""
-  return storage.read_json(os.path.join(root_dir, run_layout.CONFIG_JSON))
+  """A run's recorded settings, or None if it has none.
+
+  Raises:
+    ValueError: config.json is not a JSON object (one line).
+  """
+  path = os.path.join(root_dir, run_layout.CONFIG_JSON)
+  settings = storage.read_json(path)
+  if settings is not None and not isinstance(settings, dict):
+    raise ValueError(f'{path} is not a run\'s settings (a JSON object): move the '
+                     'directory aside, or give the run another --root_dir')
+  return settings
 
 
 # What may differ when a run resumes: how long it runs (upwards only), how often it
@@ -217,14 +273,22 @@ def check_settings(root_dir: str, settings: Dict[str, Any],
   old = read_config(root_dir)
   if old is None:
     return {}
+  budget = _budget_field(config_class)
+  if budget not in old:
+    raise SettingsChanged(
+        f'{os.path.join(root_dir, run_layout.CONFIG_JSON)} is not a run\'s settings '
+        f'(a JSON object with the run\'s settings, {budget} among them): move the '
+        'directory aside, or give the run another --root_dir')
   old_flat = flatten({k: v for k, v in old.items() if k not in _PROVENANCE})
   new_flat = flatten({k: v for k, v in settings.items() if k not in _PROVENANCE})
   names = _flag_names(config_class)
-  budget = _budget_field(config_class)
   allowed, refused = {}, []
+  variant = new_flat.get('variant')
   for key in sorted(set(old_flat) | set(new_flat)):
     before, after = old_flat.get(key), new_flat.get(key)
-    if before == after:
+    if before == after or (config_class is config_lib.A2CConfig
+                           and variant == old_flat.get('variant')
+                           and config_lib.unused_by(variant, key)):
       continue
     name = names.get(key, key)
     if key == budget and before is not None and after is not None and after < before:
