@@ -26,6 +26,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from absl import logging
 
 from saarl_tf import config as config_lib
+from saarl_tf import envs
 from saarl_tf import protocol_table
 from saarl_tf import run_layout
 from saarl_tf import storage
@@ -147,14 +148,13 @@ def plan(protocol: protocol_table.Protocol, root_dir: str, a2c: config_lib.A2CCo
   """What the protocol will do, in a few lines: its runs (and which are done), the
   frames of each, the output folder, the mask, and how long it takes at
   `protocol_table`'s planning rates, one run after another."""
-  hours = 0.0
-  for game, variant, _ in todo:
-    frames_per_step = 1 if game.lower() == 'sprites' else 4
-    hours += a2c.total_frames / frames_per_step / (
-        protocol_table.PLANNING_AGENT_STEPS_PER_S[variant] * 3600)
-  lines = [f'{protocol.name}: {len(runs)} runs ({", ".join(dict.fromkeys(r[0] for r in runs))}'
-           f' x {", ".join(protocol.variants)} x seeds '
-           f'{",".join(str(s) for s in dict.fromkeys(r[2] for r in runs))}), '
+  rates = protocol_table.PLANNING_AGENT_STEPS_PER_S
+  hours = sum(a2c.total_frames / envs.environment_class(game).frames_per_step
+              / (rates[variant] * 3600) for game, variant, _ in todo)
+  games = ', '.join(dict.fromkeys(game for game, _, _ in runs))
+  seeds = ','.join(str(seed) for seed in dict.fromkeys(seed for _, _, seed in runs))
+  lines = [f'{protocol.name}: {len(runs)} runs ({games} x '
+           f'{", ".join(protocol.variants)} x seeds {seeds}), '
            f'{a2c.total_frames:,} frames each, into {root_dir}; '
            f'{len(runs) - len(todo)} finished, {len(todo)} to run']
   if config_lib.FROZEN in protocol.variants:
@@ -167,7 +167,7 @@ def plan(protocol: protocol_table.Protocol, root_dir: str, a2c: config_lib.A2CCo
                    f'steps, {pretrain.train_steps:,} updates)')
   lines.append(f'  estimate: {stopping.duration(hours * 3600)} on 2 cores one run '
                f'after another ({executor} executor; Atari at '
-               + ', '.join(f'{variant} {protocol_table.PLANNING_AGENT_STEPS_PER_S[variant]:,}'
+               + ', '.join(f'{variant} {rates[variant]:,}'
                            for variant in protocol.variants)
                + ' agent steps/s); --seeds, --games and --total_frames make it '
                'smaller, --executor=ray spreads it over cores or a cluster')

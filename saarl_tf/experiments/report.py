@@ -229,9 +229,9 @@ def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
 
   games = list(dict.fromkeys(run.game for run in runs))
   variants = sorted(dict.fromkeys(run.variant for run in runs), key=_variant_order)
-  groups = {(game, variant): [run for run in runs if (run.game, run.variant) ==
-                               (game, variant)] for game in games for variant in variants}
-  groups = {key: group for key, group in groups.items() if group}
+  groups = {}
+  for run in runs:
+    groups.setdefault((run.game, run.variant), []).append(run)
   # Each group is measured on its own budget's grid; the figure draws every group
   # on the union of those grids, so that runs of 4M and 40M frames share its axes.
   budgets = {key: max(run.total_frames for run in group) or total_frames

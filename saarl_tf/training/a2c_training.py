@@ -310,8 +310,9 @@ class A2CRun:
     self.mask_health = MaskHealth()
     self.journal = RunJournal()
     self.losses = {}
-    # The environment's own state is not checkpointed: a resumed run starts new
-    # games, seeded apart from the ones already played.
+    # The games in play are checkpointed (the journal) where the environment can
+    # save them (sprites); elsewhere a resumed run starts new games, seeded apart
+    # from the ones already played.
     time_step_spec, action_spec, self.frames_per_step = environment_specs(config)
     self.network = build_network(config, time_step_spec.observation,
                                  int(action_spec.maximum) + 1)

@@ -212,9 +212,14 @@ def read_config(root_dir: str) -> Optional[Dict[str, Any]]:
   path = os.path.join(root_dir, run_layout.CONFIG_JSON)
   settings = storage.read_json(path)
   if settings is not None and not isinstance(settings, dict):
-    raise ValueError(f'{path} is not a run\'s settings (a JSON object): move the '
-                     'directory aside, or give the run another --root_dir')
+    raise ValueError(_not_settings(path, 'a JSON object'))
   return settings
+
+
+def _not_settings(path: str, expected: str) -> str:
+  """The one line for a config.json that is not a run's settings."""
+  return (f'{path} is not a run\'s settings ({expected}): move the directory aside, '
+          'or give the run another --root_dir')
 
 
 # What may differ when a run resumes: how long it runs (upwards only), how often it
@@ -275,10 +280,9 @@ def check_settings(root_dir: str, settings: Dict[str, Any],
     return {}
   budget = _budget_field(config_class)
   if budget not in old:
-    raise SettingsChanged(
-        f'{os.path.join(root_dir, run_layout.CONFIG_JSON)} is not a run\'s settings '
-        f'(a JSON object with the run\'s settings, {budget} among them): move the '
-        'directory aside, or give the run another --root_dir')
+    raise SettingsChanged(_not_settings(
+        os.path.join(root_dir, run_layout.CONFIG_JSON),
+        f'a JSON object with the run\'s settings, {budget} among them'))
   old_flat = flatten({k: v for k, v in old.items() if k not in _PROVENANCE})
   new_flat = flatten({k: v for k, v in settings.items() if k not in _PROVENANCE})
   names = _flag_names(config_class)
