@@ -88,6 +88,37 @@ def test_a_holder_that_died_on_this_host_does_not_block_a_resume(tmp_path):
   assert (root / 'done.json').exists()
 
 
+_TAKE_AND_DROP = """
+import sys
+from saarl_tf.training import run_lease
+print('ready', flush=True)
+while True:
+  run_lease.Lease(sys.argv[1]).acquire().release()
+"""
+
+
+def test_a_start_killed_at_any_moment_never_leaves_a_lease_that_blocks_the_next(
+    tmp_path):
+  """A start stopped while writing its lease (the CI failure of 2026-12-06: an empty
+  lease.json from a start stopped between creating and filling it refused every later
+  start as 'host ?, pid ?') frees the run as a dead holder does; a damaged lease left
+  by an older version holds nothing either."""
+  root = tmp_path / 'run'
+  rng = np.random.default_rng(0)
+  for _ in range(12):
+    process = subprocess.Popen([sys.executable, '-c', _TAKE_AND_DROP, str(root)],
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == 'ready\n'
+    time.sleep(rng.uniform(0.0, 0.05))
+    process.kill()
+    process.wait()
+    run_lease.Lease(str(root)).acquire().release()
+  assert not (root / run_layout.LEASE_JSON).exists()
+  (root / run_layout.LEASE_JSON).write_text('')      # removed once SETTLE s old
+  run_lease.Lease(str(root)).acquire().release()
+  assert not (root / run_layout.LEASE_JSON).exists()
+
+
 def test_a_lease_on_shared_storage_is_renewed_and_expires_when_its_holder_stops():
   """ram:// stands for object storage (no exclusive create, no process ids): a
   renewed lease blocks another host; one not renewed for EXPIRES_AFTER is taken."""

@@ -9,7 +9,9 @@ thread). A second start refuses in one line naming the holder.
 A holder that died does not block a resume: on the same host its process id is looked
 up (a dead process frees the run at once; a live one, even paused by SIGSTOP, holds
 it); from another host a lease not renewed for `EXPIRES_AFTER` seconds is free. Local
-paths are created with O_EXCL, so of two starts at once exactly one wins; on object
+leases are written whole aside and hard-linked into place (a link fails if the lease
+exists), so of two starts at once exactly one wins and a start stopped at any moment
+never leaves half a lease that would block every later start; on object
 stores (gs://, s3://, which have no exclusive create) the lease is written, left to
 settle for `SETTLE` seconds and read back, and the start whose token is not there
 refuses.
@@ -88,10 +90,13 @@ class Lease:
                     .isoformat(timespec='seconds'),
                     'renewed': now, 'token': uuid.uuid4().hex}
     deadline = time.time() + _wait['seconds']
-    attempts = 0
+    # A damaged lease is removed once it is SETTLE s old: try that long at least.
+    give_up = max(deadline, time.time() + 2 * SETTLE)
     while True:
       holder = self._read()
-      if holder is not None:
+      if holder is None:
+        self._remove_if_damaged()
+      else:
         if self._held(holder):
           if time.time() < deadline:
             time.sleep(1.0)
@@ -100,9 +105,8 @@ class Lease:
         self._remove_if_unchanged(holder)
       if self._create():
         break
-      attempts += 1
       time.sleep(0.2)
-      if attempts >= 3 and time.time() >= deadline:
+      if time.time() >= give_up:
         raise RunBusy(self._busy_message(self._read() or {}))
     self._thread = threading.Thread(target=self._renew_loop, daemon=True,
                                     name=f'lease {self.root_dir}')
@@ -113,17 +117,31 @@ class Lease:
     """Writes our record if no lease exists; whether it is ours now."""
     text = json.dumps(self._record, indent=2)
     if _is_local(self.path):
+      aside = f'{self.path}.{self._record["token"]}'
+      with open(aside, 'w') as f:
+        f.write(text)
       try:
-        descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        os.link(aside, self.path)
       except FileExistsError:
         return False
-      with os.fdopen(descriptor, 'w') as f:
-        f.write(text)
+      except OSError:          # a file system without hard links: create, then fill
+        return self._create_exclusive(text)
+      finally:
+        os.remove(aside)
       return True
     storage.write_atomically(self.path, text)
     time.sleep(self._settle)
     holder = self._read()
     return holder is not None and holder.get('token') == self._record['token']
+
+  def _create_exclusive(self, text: str) -> bool:
+    try:
+      descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+      return False
+    with os.fdopen(descriptor, 'w') as f:
+      f.write(text)
+    return True
 
   def _held(self, holder: Dict[str, Any]) -> bool:
     """Whether the holder of `holder` is (to our knowledge) alive."""
@@ -142,6 +160,26 @@ class Lease:
       except Exception:  # pylint: disable=broad-except
         pass           # another start removed it first: O_EXCL decides
 
+  def _remove_if_damaged(self):
+    """Removes a lease that is not a whole record and has not changed for `SETTLE`
+    seconds: starts write leases whole (see above; on a file system without hard
+    links the record follows its creation within microseconds), so it is left from a
+    start stopped mid-write or a damaged disk, and holds nothing."""
+    text = storage.read_text(self.path)
+    if text is None:
+      return
+    try:
+      json.loads(text)
+      return
+    except ValueError:
+      pass
+    try:
+      age = time.time() - storage.gfile().stat(self.path).mtime_nsec / 1e9
+      if age >= SETTLE and storage.read_text(self.path) == text:
+        storage.gfile().remove(self.path)
+    except Exception:  # pylint: disable=broad-except
+      pass             # another start removed it first
+
   def _busy_message(self, holder: Dict[str, Any]) -> str:
     age = time.time() - float(holder.get('renewed', time.time()))
     return (f'{self.root_dir} is being written by another process: host '
@@ -155,7 +193,7 @@ class Lease:
       text = storage.read_text(self.path)
       return None if text is None else json.loads(text)
     except (ValueError, OSError):
-      return None       # half-written by a start that died: treat as absent
+      return None       # damaged: holds nothing (`_remove_if_damaged`)
 
   # --- keeping it --------------------------------------------------------------------
 
