@@ -278,6 +278,21 @@ def test_report_frames_reads_a_long_run_as_it_stood_beside_short_runs(tmp_path):
   assert unfinished.up_to(100).finished and not unfinished.up_to(200).finished
 
 
+def test_runs_under_way_are_not_pooled_with_finished_runs_of_their_budget():
+  """A seed far from its end beside a finished seed of the same budget is its own
+  row and panel, so the finished row's final score is the finished run's alone."""
+  done = report.RunLogs('G', 'baseline', 0, np.array([[900.0, 9.0, 5]]),
+                        np.zeros((0, 5)), 1000)
+  under_way = done._replace(seed=1, episodes=np.array([[50.0, 1.0, 5]]),
+                            frames_reached=50)
+  short = done._replace(seed=2, total_frames=100, episodes=np.array([[90.0, 2.0, 5]]))
+  apart = report._budgets_apart([done, under_way, short])
+  assert [run.game for run in apart] == [
+      'G, 0.001M-frame runs', 'G, 0.001M-frame runs, under way',
+      'G, 0.0001M-frame runs']
+  assert [run.game for run in report._budgets_apart([under_way])] == ['G']
+
+
 def test_the_report_frames_flag_cuts_the_runs_it_reports(tmp_path):
   _write_run(tmp_path / 'runs' / 'seed_0', 1000,
              np.array([[f, float(f), 10] for f in range(100, 1100, 100)]), True)

@@ -179,12 +179,22 @@ def find_runs(pattern: str) -> List[RunLogs]:
 
 def _budgets_apart(runs: Sequence[RunLogs]) -> List[RunLogs]:
   """Where one game's runs have different budgets, each budget is its own panel
-  and table row: the game is labelled 'Carnival, 40M-frame runs'."""
-  budgets = {}
+  and table row ('Carnival, 40M-frame runs'); where runs of one budget have not all
+  finished, those under way are apart too ('..., under way'), so that no mean pools a
+  finished run's scores with those of a run far from its end."""
+  kinds = {}
   for run in runs:
-    budgets.setdefault(run.game, set()).add(run.total_frames)
-  return [run._replace(game=f'{run.game}, {run.total_frames / 1e6:g}M-frame runs')
-          if len(budgets[run.game]) > 1 else run for run in runs]
+    kinds.setdefault(run.game, set()).add((run.total_frames, run.finished))
+
+  def label(run: RunLogs) -> str:
+    budgets = {budget for budget, _ in kinds[run.game]}
+    name = run.game
+    if len(budgets) > 1:
+      name += f', {run.total_frames / 1e6:g}M-frame runs'
+    if {(run.total_frames, True), (run.total_frames, False)} <= kinds[run.game]:
+      name += '' if run.finished else ', under way'
+    return name
+  return [run._replace(game=label(run)) for run in runs]
 
 
 def _variant_order(variant: str) -> Tuple[int, str]:
