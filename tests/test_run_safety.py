@@ -99,10 +99,9 @@ while True:
 
 def test_a_start_killed_at_any_moment_never_leaves_a_lease_that_blocks_the_next(
     tmp_path):
-  """A start stopped while writing its lease (the CI failure of 2026-12-06: an empty
-  lease.json from a start stopped between creating and filling it refused every later
-  start as 'host ?, pid ?') frees the run as a dead holder does; a damaged lease left
-  by an older version holds nothing either."""
+  """A start stopped while writing its lease frees the run as a dead holder does (an
+  empty lease.json, left by a start stopped between creating and filling it, used to
+  refuse every later start as 'host ?, pid ?'); a damaged lease holds nothing."""
   root = tmp_path / 'run'
   rng = np.random.default_rng(0)
   for _ in range(12):

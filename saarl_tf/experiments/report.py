@@ -191,8 +191,8 @@ def _budgets_apart(runs: Sequence[RunLogs]) -> List[RunLogs]:
     name = run.game
     if len(budgets) > 1:
       name += f', {run.total_frames / 1e6:g}M-frame runs'
-    if {(run.total_frames, True), (run.total_frames, False)} <= kinds[run.game]:
-      name += '' if run.finished else ', under way'
+    if not run.finished and (run.total_frames, True) in kinds[run.game]:
+      name += ', under way'
     return name
   return [run._replace(game=label(run)) for run in runs]
 

@@ -158,7 +158,7 @@ class Lease:
       try:
         storage.gfile().remove(self.path)
       except Exception:  # pylint: disable=broad-except
-        pass           # another start removed it first: O_EXCL decides
+        pass           # another start removed it first: one create wins
 
   def _remove_if_damaged(self):
     """Removes a lease that is not a whole record and has not changed for `SETTLE`
