@@ -20,7 +20,8 @@ mask_quality.json (its scores; written last, so it also says "finished"),
 target_quality.json (a protocol's mask scored on games it was not trained on) and
 mask_overlay_<game>.png (`mask_overlay_png`). A protocol's root: mask/ (its
 pre-training run), runs/<game>/<variant>/seed_<k>/ (`run_dir`), and the report's
-results.csv, learning_curves.png (.svg), summary.md. A mask export: the SavedModel (saved_model.pb) and mask_metadata.json.
+results.csv, learning_curves.png (.svg), summary.md. A mask export: the SavedModel
+(saved_model.pb) and mask_metadata.json.
 """
 
 import os

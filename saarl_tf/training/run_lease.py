@@ -60,6 +60,14 @@ def _process_alive(pid: int) -> bool:
   return True
 
 
+def _parse(text: Optional[str]) -> Optional[Dict[str, Any]]:
+  """A lease's record, or None if there is none or it is damaged (holds nothing)."""
+  try:
+    return None if text is None else json.loads(text)
+  except ValueError:
+    return None
+
+
 class Lease:
   """The lease on one run directory; a context manager.
 
@@ -93,16 +101,15 @@ class Lease:
     # A damaged lease is removed once it is SETTLE s old: try that long at least.
     give_up = max(deadline, time.time() + 2 * SETTLE)
     while True:
-      holder = self._read()
-      if holder is None:
-        self._remove_if_damaged()
-      else:
-        if self._held(holder):
-          if time.time() < deadline:
-            time.sleep(1.0)
-            continue
-          raise RunBusy(self._busy_message(holder))
-        self._remove_if_unchanged(holder)
+      text = self._text()
+      holder = _parse(text)
+      if holder is not None and self._held(holder):
+        if time.time() < deadline:
+          time.sleep(1.0)
+          continue
+        raise RunBusy(self._busy_message(holder))
+      if holder is not None or (text is not None and self._age() >= SETTLE):
+        self._remove_if_unchanged(text)   # a dead holder's, or a damaged one
       if self._create():
         break
       time.sleep(0.2)
@@ -151,34 +158,22 @@ class Lease:
       return _process_alive(int(holder['pid']))
     return time.time() - float(holder.get('renewed', 0)) < self._expires_after
 
-  def _remove_if_unchanged(self, holder: Dict[str, Any]):
-    """Removes a dead holder's lease, unless another start replaced it meanwhile."""
-    current = self._read()
-    if current is not None and current.get('token') == holder.get('token'):
-      try:
-        storage.gfile().remove(self.path)
-      except Exception:  # pylint: disable=broad-except
-        pass           # another start removed it first: one create wins
+  def _age(self) -> float:
+    """Seconds since the lease file last changed (0 if it is gone)."""
+    try:
+      return time.time() - storage.gfile().stat(self.path).mtime_nsec / 1e9
+    except Exception:  # pylint: disable=broad-except
+      return 0.0       # removed meanwhile: nothing to remove
 
-  def _remove_if_damaged(self):
-    """Removes a lease that is not a whole record and has not changed for `SETTLE`
-    seconds: starts write leases whole (see above; on a file system without hard
-    links the record follows its creation within microseconds), so it is left from a
-    start stopped mid-write or a damaged disk, and holds nothing."""
-    text = storage.read_text(self.path)
-    if text is None:
-      return
+  def _remove_if_unchanged(self, text: str):
+    """Removes a lease that holds nothing (a dead holder's, or one that is not a whole
+    record: starts write leases whole, see above, so it is left from a start stopped
+    mid-write or a damaged disk), unless another start replaced it meanwhile."""
     try:
-      json.loads(text)
-      return
-    except ValueError:
-      pass
-    try:
-      age = time.time() - storage.gfile().stat(self.path).mtime_nsec / 1e9
-      if age >= SETTLE and storage.read_text(self.path) == text:
+      if self._text() == text:
         storage.gfile().remove(self.path)
     except Exception:  # pylint: disable=broad-except
-      pass             # another start removed it first
+      pass           # another start removed it first: one create wins
 
   def _busy_message(self, holder: Dict[str, Any]) -> str:
     age = time.time() - float(holder.get('renewed', time.time()))
@@ -188,12 +183,14 @@ class Lease:
             f'or stop it; a holder that died frees the run (at once on its host, after '
             f'{self._expires_after:.0f} s without renewal elsewhere)')
 
-  def _read(self) -> Optional[Dict[str, Any]]:
+  def _text(self) -> Optional[str]:
     try:
-      text = storage.read_text(self.path)
-      return None if text is None else json.loads(text)
-    except (ValueError, OSError):
-      return None       # damaged: holds nothing (`_remove_if_damaged`)
+      return storage.read_text(self.path)
+    except OSError:
+      return None       # unreadable: holds nothing
+
+  def _read(self) -> Optional[Dict[str, Any]]:
+    return _parse(self._text())
 
   # --- keeping it --------------------------------------------------------------------
 
