@@ -45,14 +45,29 @@ def glob(pattern: str) -> List[str]:
   return gfile().glob(pattern)
 
 
+TEMPORARY_SUFFIX = '.tmp'    # what `write_atomically` writes aside
+
+
 def write_atomically(path: str, data: Union[str, bytes]):
   """Writes `data` aside, then renames it over `path`: a reader (or a crash) never
   sees half a file. On object stores the rename is a copy, still whole."""
   makedirs(os.path.dirname(path))
-  temporary = path + '.tmp'
-  with open_file(temporary, 'wb' if isinstance(data, bytes) else 'w') as f:
-    f.write(data)
-  gfile().rename(temporary, path, overwrite=True)
+  temporary = path + TEMPORARY_SUFFIX
+  try:
+    with open_file(temporary, 'wb' if isinstance(data, bytes) else 'w') as f:
+      f.write(data)
+    gfile().rename(temporary, path, overwrite=True)
+  except BaseException:       # a stop (signals raise) or a full disk leaves no litter
+    remove_quietly(temporary)
+    raise
+
+
+def remove_quietly(path: str):
+  """Removes `path` if it is there."""
+  try:
+    gfile().remove(path)
+  except Exception:  # pylint: disable=broad-except
+    pass             # not there (never written, or removed by another process)
 
 
 def write_csv(path: str, fields: Sequence[str], rows: Sequence[Mapping[str, Any]]):

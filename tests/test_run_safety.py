@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 
 import numpy as np
 import pytest
@@ -116,6 +117,24 @@ def test_a_start_killed_at_any_moment_never_leaves_a_lease_that_blocks_the_next(
   (root / run_layout.LEASE_JSON).write_text('')      # removed once SETTLE s old
   run_lease.Lease(str(root)).acquire().release()
   assert not (root / run_layout.LEASE_JSON).exists()
+
+
+def test_records_written_aside_by_killed_starts_are_swept_once_a_minute_old(tmp_path):
+  """A start killed between writing its record aside and removing it (or a holder
+  killed mid-renewal) leaves a file beside the lease; the next start removes those a
+  minute old and keeps a fresh one (another start's, in flight)."""
+  root = tmp_path / 'run'
+  root.mkdir()
+  old = time.time() - run_lease.LITTER_AFTER - 1
+  left = [f'{run_layout.LEASE_JSON}.{uuid.uuid4().hex}', f'{run_layout.LEASE_JSON}.tmp',
+          'episodes.csv']
+  fresh = f'{run_layout.LEASE_JSON}.{uuid.uuid4().hex}'
+  for name in left + [fresh]:
+    (root / name).write_text('{"host": "h", "pid"')
+  for name in left:
+    os.utime(root / name, (old, old))
+  run_lease.Lease(str(root)).acquire().release()
+  assert sorted(os.listdir(root)) == ['episodes.csv', fresh]
 
 
 def test_a_lease_on_shared_storage_is_renewed_and_expires_when_its_holder_stops():

@@ -58,3 +58,14 @@ def test_a_file_removed_between_the_check_and_the_read_reads_as_absent(tmp_path,
   path = str(tmp_path / 'lease.json')
   monkeypatch.setattr(storage, 'exists', lambda _: True)   # the check saw it
   assert storage.read_text(path) is None
+
+
+def test_a_write_that_fails_leaves_neither_the_file_nor_its_temporary(tmp_path):
+  """A write that fails after its temporary exists (here the rename, onto a folder;
+  a stop raises the same way) removes the temporary: no litter beside a run's files."""
+  target = tmp_path / 'episodes.csv'
+  (target / 'inside').mkdir(parents=True)      # a folder where the file should go
+  with pytest.raises(Exception):
+    storage.write_atomically(str(target), 'frames\n')
+  assert sorted(p.name for p in tmp_path.iterdir()) == ['episodes.csv']
+  assert target.is_dir()

@@ -11,16 +11,17 @@ up (a dead process frees the run at once; a live one, even paused by SIGSTOP, ho
 it); from another host a lease not renewed for `EXPIRES_AFTER` seconds is free. Local
 leases are written whole aside and hard-linked into place (a link fails if the lease
 exists), so of two starts at once exactly one wins and a start stopped at any moment
-never leaves half a lease that would block every later start; on object
-stores (gs://, s3://, which have no exclusive create) the lease is written, left to
-settle for `SETTLE` seconds and read back, and the start whose token is not there
-refuses.
+never leaves half a lease that would block every later start (nor, once a minute old,
+the record it wrote aside); on object stores (gs://, s3://, which have no exclusive
+create) the lease is written, left to settle for `SETTLE` seconds and read back, and
+the start whose token is not there refuses.
 """
 
 import datetime
 import errno
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -33,6 +34,8 @@ from saarl_tf import storage
 RENEW_EVERY = 30.0      # seconds between renewals
 EXPIRES_AFTER = 300.0   # seconds without renewal after which another host may take it
 SETTLE = 2.0            # seconds a non-local lease is left before it is read back
+LITTER_AFTER = 60.0     # seconds after which a lease written aside is a killed start's
+_ASIDE = re.compile(re.escape(run_layout.LEASE_JSON) + r'\.[0-9a-f]{32}')  # + token
 # How long a start waits for a live holder to end before it refuses: 0 on the command
 # line (refuse at once); a retried cluster task sets it (`set_wait`), since the worker
 # it replaces may still be dying when the retry starts.
@@ -97,6 +100,7 @@ class Lease:
                     'since': datetime.datetime.fromtimestamp(now).astimezone()
                     .isoformat(timespec='seconds'),
                     'renewed': now, 'token': uuid.uuid4().hex}
+    self._sweep_asides()
     deadline = time.time() + _wait['seconds']
     # A damaged lease is removed once it is SETTLE s old: try that long at least.
     give_up = max(deadline, time.time() + 2 * SETTLE)
@@ -125,21 +129,37 @@ class Lease:
     text = json.dumps(self._record, indent=2)
     if _is_local(self.path):
       aside = f'{self.path}.{self._record["token"]}'
-      with open(aside, 'w') as f:
-        f.write(text)
       try:
+        with open(aside, 'w') as f:
+          f.write(text)
         os.link(aside, self.path)
-      except FileExistsError:
-        return False
+      except (FileExistsError, FileNotFoundError):
+        return False           # a lease exists, or our aside was swept: try again
       except OSError:          # a file system without hard links: create, then fill
         return self._create_exclusive(text)
       finally:
-        os.remove(aside)
+        storage.remove_quietly(aside)
       return True
     storage.write_atomically(self.path, text)
     time.sleep(self._settle)
     holder = self._read()
     return holder is not None and holder.get('token') == self._record['token']
+
+  def _sweep_asides(self):
+    """Removes lease records written aside (`_create`, `storage.write_atomically`)
+    and left by a process killed mid-write: `LITTER_AFTER` s old, none is in flight."""
+    if not _is_local(self.path):
+      return
+    renewal = run_layout.LEASE_JSON + storage.TEMPORARY_SUFFIX
+    for name in os.listdir(self.root_dir):
+      if name == renewal or _ASIDE.fullmatch(name):
+        path = os.path.join(self.root_dir, name)
+        try:
+          old = time.time() - os.stat(path).st_mtime >= LITTER_AFTER
+        except OSError:
+          continue        # removed meanwhile
+        if old:
+          storage.remove_quietly(path)
 
   def _create_exclusive(self, text: str) -> bool:
     try:
