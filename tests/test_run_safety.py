@@ -119,22 +119,30 @@ def test_a_start_killed_at_any_moment_never_leaves_a_lease_that_blocks_the_next(
   assert not (root / run_layout.LEASE_JSON).exists()
 
 
-def test_records_written_aside_by_killed_starts_are_swept_once_a_minute_old(tmp_path):
-  """A start killed between writing its record aside and removing it (or a holder
-  killed mid-renewal) leaves a file beside the lease; the next start removes those a
-  minute old and keeps a fresh one (another start's, in flight)."""
+def test_records_written_aside_by_stopped_starts_are_swept(tmp_path):
+  """A start stopped between writing its record aside and removing it (or a holder
+  stopped mid-renewal) leaves a file beside the lease; the next start removes those
+  of dead processes and those a minute old, and keeps a fresh one of a live process
+  or one it cannot read (another start's, in flight)."""
   root = tmp_path / 'run'
   root.mkdir()
+  dead = subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'],
+                        capture_output=True, text=True, check=True).stdout.strip()
+  record = lambda pid: json.dumps({'host': socket.gethostname(), 'pid': int(pid)})
+  aside = lambda: f'{run_layout.LEASE_JSON}.{uuid.uuid4().hex}'
   old = time.time() - run_lease.LITTER_AFTER - 1
-  left = [f'{run_layout.LEASE_JSON}.{uuid.uuid4().hex}', f'{run_layout.LEASE_JSON}.tmp',
-          'episodes.csv']
-  fresh = f'{run_layout.LEASE_JSON}.{uuid.uuid4().hex}'
-  for name in left + [fresh]:
-    (root / name).write_text('{"host": "h", "pid"')
-  for name in left:
-    os.utime(root / name, (old, old))
+  files = {aside(): ('{"host": "h", "pid"', old, False),    # damaged, a minute old
+           f'{run_layout.LEASE_JSON}.tmp': (record(os.getpid()), old, False),
+           aside(): (record(dead), time.time(), False),     # a dead process's
+           aside(): (record(os.getpid()), time.time(), True),     # in flight
+           aside(): ('{"host": "h", "pid"', time.time(), True),   # being written
+           'episodes.csv': ('frames\n', old, True)}
+  for name, (text, mtime, _) in files.items():
+    (root / name).write_text(text)
+    os.utime(root / name, (mtime, mtime))
   run_lease.Lease(str(root)).acquire().release()
-  assert sorted(os.listdir(root)) == ['episodes.csv', fresh]
+  assert sorted(os.listdir(root)) == sorted(
+      name for name, (_, _, kept) in files.items() if kept)
 
 
 def test_a_lease_on_shared_storage_is_renewed_and_expires_when_its_holder_stops():

@@ -11,10 +11,10 @@ up (a dead process frees the run at once; a live one, even paused by SIGSTOP, ho
 it); from another host a lease not renewed for `EXPIRES_AFTER` seconds is free. Local
 leases are written whole aside and hard-linked into place (a link fails if the lease
 exists), so of two starts at once exactly one wins and a start stopped at any moment
-never leaves half a lease that would block every later start (nor, once a minute old,
-the record it wrote aside); on object stores (gs://, s3://, which have no exclusive
-create) the lease is written, left to settle for `SETTLE` seconds and read back, and
-the start whose token is not there refuses.
+never leaves half a lease that would block every later start (the next start removes
+the record it wrote aside, at once if its process is dead); on object stores (gs://,
+s3://, which have no exclusive create) the lease is written, left to settle for
+`SETTLE` seconds and read back, and the start whose token is not there refuses.
 """
 
 import datetime
@@ -147,7 +147,8 @@ class Lease:
 
   def _sweep_asides(self):
     """Removes lease records written aside (`_create`, `storage.write_atomically`)
-    and left by a process killed mid-write: `LITTER_AFTER` s old, none is in flight."""
+    and left by a process stopped mid-write: those naming a dead process of this host,
+    and any `LITTER_AFTER` s old (none is in flight)."""
     if not _is_local(self.path):
       return
     renewal = run_layout.LEASE_JSON + storage.TEMPORARY_SUFFIX
@@ -158,7 +159,10 @@ class Lease:
           old = time.time() - os.stat(path).st_mtime >= LITTER_AFTER
         except OSError:
           continue        # removed meanwhile
-        if old:
+        writer = _parse(storage.read_text(path)) or {}
+        dead = (writer.get('host') == socket.gethostname() and 'pid' in writer
+                and not _process_alive(int(writer['pid'])))
+        if old or dead:
           storage.remove_quietly(path)
 
   def _create_exclusive(self, text: str) -> bool:
