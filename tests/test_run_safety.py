@@ -136,6 +136,7 @@ def test_records_written_aside_by_stopped_starts_are_swept(tmp_path):
            aside(): (record(dead), time.time(), False),     # a dead process's
            aside(): (record(os.getpid()), time.time(), True),     # in flight
            aside(): ('{"host": "h", "pid"', time.time(), True),   # being written
+           aside(): ('[1]', time.time(), True),                   # not a record
            'episodes.csv': ('frames\n', old, True)}
   for name, (text, mtime, _) in files.items():
     (root / name).write_text(text)

@@ -34,7 +34,7 @@ from saarl_tf import storage
 RENEW_EVERY = 30.0      # seconds between renewals
 EXPIRES_AFTER = 300.0   # seconds without renewal after which another host may take it
 SETTLE = 2.0            # seconds a non-local lease is left before it is read back
-LITTER_AFTER = 60.0     # seconds after which a lease written aside is a killed start's
+LITTER_AFTER = 60.0     # seconds after which a lease written aside is left over
 _ASIDE = re.compile(re.escape(run_layout.LEASE_JSON) + r'\.[0-9a-f]{32}')  # + token
 # How long a start waits for a live holder to end before it refuses: 0 on the command
 # line (refuse at once); a retried cluster task sets it (`set_wait`), since the worker
@@ -66,9 +66,10 @@ def _process_alive(pid: int) -> bool:
 def _parse(text: Optional[str]) -> Optional[Dict[str, Any]]:
   """A lease's record, or None if there is none or it is damaged (holds nothing)."""
   try:
-    return None if text is None else json.loads(text)
+    record = None if text is None else json.loads(text)
   except ValueError:
     return None
+  return record if isinstance(record, dict) else None
 
 
 class Lease:
