@@ -72,6 +72,11 @@ def _parse(text: Optional[str]) -> Optional[Dict[str, Any]]:
   return record if isinstance(record, dict) else None
 
 
+def _here(record: Dict[str, Any]) -> bool:
+  """Whether a lease record names a process of this host (its pid can be looked up)."""
+  return record.get('host') == socket.gethostname() and 'pid' in record
+
+
 class Lease:
   """The lease on one run directory; a context manager.
 
@@ -157,13 +162,13 @@ class Lease:
       if name == renewal or _ASIDE.fullmatch(name):
         path = os.path.join(self.root_dir, name)
         try:
-          old = time.time() - os.stat(path).st_mtime >= LITTER_AFTER
+          left = time.time() - os.stat(path).st_mtime >= LITTER_AFTER
         except OSError:
           continue        # removed meanwhile
-        writer = _parse(storage.read_text(path)) or {}
-        dead = (writer.get('host') == socket.gethostname() and 'pid' in writer
-                and not _process_alive(int(writer['pid'])))
-        if old or dead:
+        if not left:      # fresh: left over only if it names a dead process here
+          writer = _parse(storage.read_text(path)) or {}
+          left = _here(writer) and not _process_alive(int(writer['pid']))
+        if left:
           storage.remove_quietly(path)
 
   def _create_exclusive(self, text: str) -> bool:
@@ -179,7 +184,7 @@ class Lease:
     """Whether the holder of `holder` is (to our knowledge) alive."""
     if holder.get('token') == (self._record or {}).get('token'):
       return False
-    if holder.get('host') == socket.gethostname() and 'pid' in holder:
+    if _here(holder):
       return _process_alive(int(holder['pid']))
     return time.time() - float(holder.get('renewed', 0)) < self._expires_after
 
@@ -194,11 +199,8 @@ class Lease:
     """Removes a lease that holds nothing (a dead holder's, or one that is not a whole
     record: starts write leases whole, see above, so it is left from a start stopped
     mid-write or a damaged disk), unless another start replaced it meanwhile."""
-    try:
-      if self._text() == text:
-        storage.gfile().remove(self.path)
-    except Exception:  # pylint: disable=broad-except
-      pass           # another start removed it first: one create wins
+    if self._text() == text:
+      storage.remove_quietly(self.path)   # gone already: another start removed it
 
   def _busy_message(self, holder: Dict[str, Any]) -> str:
     age = time.time() - float(holder.get('renewed', time.time()))
