@@ -36,6 +36,11 @@ def test_report_of_two_real_runs_has_a_row_per_variant_and_no_ci_for_two_seeds(t
   summary = (tmp_path / 'figs' / 'summary.md').read_text()
   summary, provenance = summary.split('## Provenance')
   assert provenance.count('| Sprites |') == 4           # every start of the 4 runs
+  summary, parting = summary.split('## Where the training curves part')
+  [parted] = [line.split(' | ') for line in parting.splitlines()
+              if line.startswith('| Sprites |')]
+  assert parted[1] == 'joint'
+  assert sum(int(cell) for cell in parted[3:6]) == int(parted[2]) > 0
   rows = [line for line in summary.splitlines() if line.startswith('| Sprites |')]
   # Three tables, training games then each evaluation mode's games, a row per
   # variant in each.
@@ -121,6 +126,33 @@ def test_fewer_than_three_seeds_estimate_no_interval():
   assert train[0][3] == '3.00 (n = 2, no CI)'
   assert train[1][-1] == 'n < 3, not estimated'
   assert '[' not in ''.join(train[1][3:])
+
+
+def test_where_the_curves_part_counts_each_side_and_the_frame_they_stay_apart_from():
+  """A variant's seeds against the range of the baseline's: points below, within and
+  above it, and the first frame from which the rest stay on one side; a missing
+  curve point is skipped; a variant that ends within the range is never apart."""
+  baseline = np.array([[1., 1., 1., 1., 1., np.nan],
+                       [3., 3., 3., 3., 3., 3.]])
+  worse = np.array([[2., 4., 0., 0., 0.5, 0.],
+                    [2., 5., 0.5, 0., 0., 0.]])
+  sides = report.curve_sides(worse, baseline)
+  np.testing.assert_array_equal(sides, [0., 1., -1., -1., -1., np.nan])
+  assert report.apart_from(sides) == 2
+  assert report.apart_from(np.array([-1., 0.])) is None
+  assert report.apart_from(np.array([1., 1.])) == 0
+  mixed = worse.copy()
+  mixed[:, 4] = 2.0                                          # back within at the end
+  grid = np.arange(1, 7) * 1e6
+  summary = report.parting_markdown(
+      ['G'], ['baseline', 'frozen', 'joint'],
+      {('G', 'baseline'): baseline, ('G', 'frozen'): worse, ('G', 'joint'): mixed},
+      {key: grid for key in (('G', 'baseline'), ('G', 'frozen'), ('G', 'joint'))})
+  rows = _table(summary, 'Where the training curves part')
+  assert rows == [['G', 'frozen', '5', '3', '1', '1', 'below from 3M frames'],
+                  ['G', 'joint', '5', '2', '2', '1', 'no']]
+  assert report.parting_markdown(['G'], ['joint'], {('G', 'joint'): worse},
+                                 {('G', 'joint'): grid}) == ''
 
 
 @pytest.mark.parametrize('settings, label', [

@@ -17,7 +17,9 @@ variant, `frozen-residual`), and writes into the output directory:
                         evaluation mode, evaluation games (last, last 5, area, how
                         many of an evaluation's games differ), per variant with 95%
                         CIs, their ratio to the baseline and rliable's probability
-                        that the variant's area beats the baseline's
+                        that the variant's area beats the baseline's; where each
+                        variant's training curves leave the range of the baseline's
+                        seeds
 
 The protocols write their reports through the same code.
 """
@@ -248,8 +250,8 @@ def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
              for key, group in groups.items()}
   grid = np.unique(np.concatenate([curves_lib.frame_grid(budget) for budget in
                                    [total_frames, *budgets.values()]]))
-  curves = {key: _training_curves(group, curves_lib.frame_grid(budgets[key]))
-            for key, group in groups.items()}
+  grids = {key: curves_lib.frame_grid(budgets[key]) for key in groups}
+  curves = {key: _training_curves(group, grids[key]) for key, group in groups.items()}
   seeds = {key: [run.seed for run in group] for key, group in groups.items()}
   tables = [eval_table(mode, runs, curves) for mode in EVAL_LABELS
             if any(len(run.evaluations_of(mode)) for run in runs)]
@@ -259,6 +261,7 @@ def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
       [(f'evaluation, {table.label}', table.curves, table.frames) for table in tables])
   storage.write_atomically(paths['summary'], summary_markdown(
       title, games, variants, curves, tables, seeds, total_frames)
+      + parting_markdown(games, variants, curves, grids)
       + unfinished_markdown(runs) + provenance_markdown(runs))
   return paths
 
@@ -269,6 +272,72 @@ def _training_curves(group: Sequence[RunLogs], grid: np.ndarray) -> np.ndarray:
   return np.stack([np.where(grid <= run.reached,
                             curves_lib.run_curve(run.episodes, grid), np.nan)
                    for run in group])
+
+
+def curve_sides(ours: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+  """At each grid point, where a variant's seeds lie against the baseline's.
+
+  Args:
+    ours, baseline: float [S, G] and [S_b, G] training curves on one grid (NaN past
+      the frames a run reached).
+
+  Returns:
+    float [G]: -1 where every seed of ours is below every baseline seed, +1 where
+    every one is above, 0 where the ranges overlap, NaN where a curve is missing.
+  """
+  sides = np.where(np.max(ours, axis=0) < np.min(baseline, axis=0), -1.0,
+                   np.where(np.min(ours, axis=0) > np.max(baseline, axis=0), 1.0, 0.0))
+  known = np.all(np.isfinite(ours), axis=0) & np.all(np.isfinite(baseline), axis=0)
+  return np.where(known, sides, np.nan)
+
+
+def apart_from(sides: np.ndarray) -> Optional[int]:
+  """The index of the grid point from which `sides` (`curve_sides`) stays on one
+  side to its last known point, or None if that point overlaps (or none is known)."""
+  known = np.flatnonzero(np.isfinite(sides))
+  if not len(known) or sides[known[-1]] == 0:
+    return None
+  start = len(known) - 1
+  while start > 0 and sides[known[start - 1]] == sides[known[-1]]:
+    start -= 1
+  return int(known[start])
+
+
+def parting_markdown(games: Sequence[str], variants: Sequence[str],
+                     curves: Dict[Tuple[str, str], np.ndarray],
+                     grids: Dict[Tuple[str, str], np.ndarray]) -> str:
+  """Where each variant's training curves leave or stay within the range of the
+  baseline's seeds: per game and variant, how many grid points lie below, within and
+  above it, and from which frame the variant stays on one side to the end.
+
+  Args:
+    curves: (game, variant) -> float [S, G] training curves.
+    grids: (game, variant) -> float [G] their frames.
+  """
+  lines = ['', '## Where the training curves part', '',
+           "Per point of the frame grid: below, every seed of the variant under every "
+           "baseline seed; above, every one over; within, the ranges overlap. Apart "
+           "to the end: the first frame from which every later point is on the same "
+           "side.", '',
+           '| game | variant | points | below | within | above | apart to the end |',
+           '| --- | --- | ---: | ---: | ---: | ---: | --- |']
+  rows = 0
+  for game in games:
+    baseline = curves.get((game, config_lib.BASELINE))
+    for variant in variants:
+      key = (game, variant)
+      if baseline is None or variant == config_lib.BASELINE or key not in curves:
+        continue
+      sides = curve_sides(curves[key], baseline)
+      counts = [int(np.sum(sides == side)) for side in (-1, 0, 1)]
+      start = apart_from(sides)
+      apart = ('no' if start is None else
+               f'{"below" if sides[start] < 0 else "above"} from '
+               f'{grids[key][start] / 1e6:.3g}M frames')
+      lines.append(f'| {game} | {variant} | {sum(counts)} | '
+                   + ' | '.join(map(str, counts)) + f' | {apart} |')
+      rows += 1
+  return '\n'.join(lines) + '\n' if rows else ''
 
 
 def unfinished_markdown(runs: Sequence[RunLogs]) -> str:
