@@ -153,6 +153,11 @@ def test_where_the_curves_part_counts_each_side_and_the_frame_they_stay_apart_fr
                   ['G', 'joint', '5', '2', '2', '1', 'no']]
   assert report.parting_markdown(['G'], ['joint'], {('G', 'joint'): worse},
                                  {('G', 'joint'): grid}) == ''
+  unplayed = np.full_like(baseline, np.nan)                  # a run with no game yet
+  rows = _table(report.parting_markdown(
+      ['G'], ['baseline', 'frozen'], {('G', 'baseline'): unplayed, ('G', 'frozen'): worse},
+      {('G', 'baseline'): grid, ('G', 'frozen'): grid}), 'Where the training curves part')
+  assert rows == [['G', 'frozen', '0', '0', '0', '0', 'no common point']]
 
 
 @pytest.mark.parametrize('settings, label', [

@@ -331,7 +331,7 @@ def parting_markdown(games: Sequence[str], variants: Sequence[str],
       sides = curve_sides(curves[key], baseline)
       counts = [int(np.sum(sides == side)) for side in (-1, 0, 1)]
       start = apart_from(sides)
-      apart = ('no' if start is None else
+      apart = ('no common point' if not sum(counts) else 'no' if start is None else
                f'{"below" if sides[start] < 0 else "above"} from '
                f'{grids[key][start] / 1e6:.3g}M frames')
       lines.append(f'| {game} | {variant} | {sum(counts)} | '
