@@ -248,9 +248,9 @@ def write_report(runs: Sequence[RunLogs], output_dir: str, title: str,
   # on the union of those grids, so that runs of 4M and 40M frames share its axes.
   budgets = {key: max(run.total_frames for run in group) or total_frames
              for key, group in groups.items()}
-  grid = np.unique(np.concatenate([curves_lib.frame_grid(budget) for budget in
-                                   [total_frames, *budgets.values()]]))
   grids = {key: curves_lib.frame_grid(budgets[key]) for key in groups}
+  grid = np.unique(np.concatenate([curves_lib.frame_grid(total_frames),
+                                   *grids.values()]))
   curves = {key: _training_curves(group, grids[key]) for key, group in groups.items()}
   seeds = {key: [run.seed for run in group] for key, group in groups.items()}
   tables = [eval_table(mode, runs, curves) for mode in EVAL_LABELS
