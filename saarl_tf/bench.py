@@ -69,6 +69,9 @@ _TRACE_DIR = flags.DEFINE_string('trace_dir', None, 'profile: where the TensorFl
                                  'deleted).')
 _SB3_PYTHON = flags.DEFINE_string('sb3_python', None, 'train: a Python interpreter with '
                                   'stable-baselines3, to measure its A2C beside ours.')
+_BEFORE = flags.DEFINE_string('before', None, 'train: a checkout of another commit (e.g. '
+                              'a git worktree) whose baseline, joint and frozen are '
+                              'measured in the same rounds, as "<variant> (before)".')
 _SERVE = flags.DEFINE_bool('serve', False, 'train_one, sb3_one, env: after warm-up, one '
                            "round per 'round' line on stdin (internal: --what=train).")
 runtime.define_flags(flags.FLAGS)
@@ -213,7 +216,8 @@ def train_one_rounds(game: str, variant: str, num_envs: int, updates: int,
     run.close()
     return {'variant': variant, 'precision': precisions.resolve(precision),
             'onednn': precisions.onednn_enabled(), 'cores_busy': busy.get('cores'),
-            'peak_rss_mib': _peak_rss_mib()}
+            'peak_rss_mib': _peak_rss_mib(),
+            'package': os.path.dirname(os.path.abspath(__file__))}
   return train_round, record
 
 
@@ -393,11 +397,11 @@ def bench_sb3_one(game: str, num_envs: int, updates: int, rounds: int,
 class _Child:
   """One benchmark process of `bench_train`, serving rounds (`_serve`)."""
 
-  def __init__(self, name: str, command, environment):
+  def __init__(self, name: str, command, environment, cwd: Optional[str] = None):
     self.name = name
     self.process = subprocess.Popen(command, stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True, env=environment)
+                                    text=True, env=environment, cwd=cwd)
     self.rates = []
     self._read('ready')
 
@@ -428,11 +432,13 @@ def bench_train(game: str, num_envs: int, updates: int, rounds: int, steps: int,
                 precision: str, mask_pairs: int, env_groups: int = 1,
                 sb3_python: Optional[str] = None,
                 threads: Tuple[int, int] = (runtime.DEFAULT_INTRA_OP_THREADS,
-                                            runtime.DEFAULT_INTER_OP_THREADS)
-                ) -> Dict[str, Any]:
+                                            runtime.DEFAULT_INTER_OP_THREADS),
+                before: Optional[str] = None) -> Dict[str, Any]:
   """The raw env, every A2C variant and optionally SB3, each in a long-lived process
   of its own, warmed up one after another, then measured round by round in turn
-  (one process works at a time); the median round of each, and `machine`."""
+  (one process works at a time); the median round of each, and `machine`. With
+  `before` (a checkout of another commit), its variants too, as '<variant> (before)',
+  each run from that checkout's own package."""
   common = [f'--game={game}', f'--num_envs={num_envs}', f'--updates={updates}',
             f'--steps={steps}', '--serve', '--json']
   ours = [sys.executable, '-m', 'saarl_tf.bench', f'--intra_op_threads={threads[0]}',
@@ -448,10 +454,17 @@ def bench_train(game: str, num_envs: int, updates: int, rounds: int, steps: int,
                                      '--what=sb3_one']
   # So that another interpreter finds this package too.
   environment = dict(os.environ, PYTHONPATH=provenance.pythonpath_with_package())
+  places = {name: (environment, None) for name in commands}
+  if before:
+    before = os.path.abspath(before)
+    for variant in config_lib.VARIANTS:
+      name = f'{variant} (before)'
+      commands[name] = commands[variant]
+      places[name] = (dict(os.environ, PYTHONPATH=before), before)
   children = []
   try:
     for name, command in commands.items():
-      children.append(_Child(name, command + common, environment))
+      children.append(_Child(name, command + common, *places[name]))
     for _ in range(rounds):
       for child in children:
         child.round()
@@ -567,7 +580,7 @@ def _main_train():
   results = bench_train(_GAME.value, flags.FLAGS.num_envs, _UPDATES.value,
                         _ROUNDS.value, _STEPS.value, flags.FLAGS.precision,
                         flags.FLAGS.mask_pairs, flags.FLAGS.env_groups,
-                        _SB3_PYTHON.value, threads)
+                        _SB3_PYTHON.value, threads, _BEFORE.value)
   mask_pairs = flags.FLAGS.mask_pairs or flags.FLAGS.num_envs
   if _JSON.value:
     print(json.dumps({'benchmark': 'train', 'game': _GAME.value,

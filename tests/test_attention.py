@@ -103,13 +103,20 @@ def test_gradients_reach_every_part_but_not_the_source_branch(model):
   assert source_gradient is None or not np.any(source_gradient.numpy())
 
 
-def test_sub_pixel_layer_equals_a_transposed_convolution():
+# Each precision computes these layers its own way (the faster one there).
+PRECISION_TOLERANCES = [('float32', 1e-5), ('mixed_bfloat16', 3e-2)]
+
+
+@pytest.mark.parametrize('dtype, tolerance', PRECISION_TOLERANCES)
+def test_sub_pixel_layer_equals_a_transposed_convolution(dtype, tolerance):
   filters, kernel, stride, depth = 3, 8, 4, 5
   inputs = tf.random.stateless_normal([2, 6, 6, depth], [1, 2])
-  reference = tf.keras.layers.Conv2DTranspose(filters, kernel, stride)
+  reference = tf.keras.layers.Conv2DTranspose(filters, kernel, stride,
+                                              activation='relu')
   expected = reference(inputs)
   w_t, b_t = reference.get_weights()          # [k, k, filters, depth], [filters]
-  layer = attention.SubPixelConvTranspose(filters, kernel, stride)
+  layer = attention.SubPixelConvTranspose(filters, kernel, stride, activation='relu',
+                                          dtype=dtype)
   layer(inputs)
   w_s = np.zeros_like(layer.conv.get_weights()[0])   # [2, 2, depth, s*s*filters]
   for tap_r in range(2):
@@ -121,23 +128,28 @@ def test_sub_pixel_layer_equals_a_transposed_convolution():
           w_s[tap_r, tap_c, :, channels] = w_t[
               phase_r + stride * (1 - tap_r), phase_c + stride * (1 - tap_c)].T
   layer.conv.set_weights([w_s, np.tile(b_t, stride * stride)])
-  got = layer(inputs)
+  got = tf.cast(layer(inputs), tf.float32)
   assert got.shape == expected.shape == (2, 28, 28, filters)
-  np.testing.assert_allclose(got, expected, atol=1e-5)
+  assert np.any(got.numpy() == 0) and np.any(got.numpy() > 0)   # relu did cut
+  scale = float(tf.reduce_max(tf.abs(expected)))
+  np.testing.assert_allclose(got, expected, atol=tolerance * scale)
   with pytest.raises(ValueError, match='kernel_size == 2 \\* strides'):
     attention.SubPixelConvTranspose(3, 3, 1)
 
 
-def test_one_channel_layer_equals_a_convolution():
+@pytest.mark.parametrize('dtype, tolerance', PRECISION_TOLERANCES)
+def test_one_channel_layer_equals_a_convolution(dtype, tolerance):
   inputs = tf.random.stateless_normal([2, 10, 10, 4], [3, 4])
   reference = tf.keras.layers.Conv2D(1, 3, padding='same')
   expected = reference(inputs)
   kernel, bias = reference.get_weights()       # [3, 3, 4, 1], [1]
-  layer = attention.ConvToOneChannel(3)
+  layer = attention.ConvToOneChannel(3, dtype=dtype)
   layer(inputs)
   layer.depthwise.set_weights([kernel])        # the depthwise kernel has its shape
   layer.bias.assign(bias)
-  np.testing.assert_allclose(layer(inputs), expected, atol=1e-5)
+  scale = float(tf.reduce_max(tf.abs(expected)))
+  np.testing.assert_allclose(tf.cast(layer(inputs), tf.float32), expected,
+                             atol=tolerance * scale)
 
 
 def _orthogonal_gain(matrix: np.ndarray) -> float:
@@ -264,8 +276,12 @@ def test_source_branch_on_its_own_computes_what_one_pass_did(model):
   for got, want in zip(outputs, want_outputs):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
+  # Batches of 4 and of 8 sum a gradient's thousands of terms in other orders: with
+  # some random weights the difference reached 1.1e-3 of a variable's largest entry
+  # (a source branch left on the tape changes them by far more).
   for got, want in zip(gradients, want_gradients):
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(got, want, rtol=0,
+                               atol=1e-2 * float(np.max(np.abs(want))))
 
 
 def test_masks_of_traces_once_per_model_and_equals_the_eager_mask():

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -45,6 +46,22 @@ def test_the_train_benchmark_interleaves_long_lived_processes_and_names_the_mach
   assert machine['cores'] == os.cpu_count() and isinstance(machine['onednn'], bool)
   assert machine['versions']['tensorflow']
   assert record['threads'] == {'intra_op': 1, 'inter_op': 2}
+
+
+@pytest.mark.slow
+def test_the_train_benchmark_measures_another_checkout_from_its_own_package(tmp_path):
+  """--before=DIR: DIR's variants join the same rounds, each imported from DIR."""
+  package = os.path.dirname(bench.__file__)
+  before = tmp_path / 'before'
+  shutil.copytree(package, before / 'saarl_tf',
+                  ignore=shutil.ignore_patterns('__pycache__'))
+  record = _bench_record('--what=train', '--game=Breakout', '--num_envs=2',
+                         '--updates=2', '--rounds=2', '--steps=10',
+                         '--precision=float32', f'--before={before}', timeout=1200)
+  for variant in ('baseline', 'joint', 'frozen'):
+    assert record[variant]['package'] == package
+    assert record[f'{variant} (before)']['package'] == str(before / 'saarl_tf')
+    assert record[f'{variant} (before)']['agent_steps_per_s'] > 0
 
 
 def test_the_sb3_benchmark_names_what_its_interpreter_lacks():

@@ -34,6 +34,7 @@ from tf_agents.trajectories import trajectory
 from tf_agents.utils import value_ops
 
 from saarl_tf import config as config_lib
+from saarl_tf.agents import fused_optimizers
 from saarl_tf.agents import recent_frames
 from saarl_tf.models import actor_critic
 from saarl_tf.models import attention
@@ -145,16 +146,18 @@ def pytorch_rmsprop(settings: config_lib.RMSpropConfig) -> tf.keras.optimizers.R
   floor of 3e-3 shrinks small gradients' steps ~100-fold and A2C barely learns
   (docs/ARCHITECTURE.md, "Measured design choices"); eps^2 inside the root gives
   PyTorch's floor, within a factor sqrt(2) where sqrt(v) ~ eps and exactly elsewhere.
+  Each step is one fused kernel (`fused_optimizers`).
   """
-  return tf.keras.optimizers.RMSprop(
+  return fused_optimizers.FusedRMSprop(
       settings.learning_rate, rho=settings.decay, epsilon=settings.epsilon ** 2,
       global_clipnorm=settings.clip_norm)
 
 
 def mask_adam(settings: config_lib.AdamConfig) -> tf.keras.optimizers.Adam:
-  """The attention module's Adam on L_mask (authors' code: 1e-3, clip 0.5)."""
-  return tf.keras.optimizers.Adam(settings.learning_rate,
-                                  global_clipnorm=settings.clip_norm)
+  """The attention module's Adam on L_mask (authors' code: 1e-3, clip 0.5), each
+  step one fused kernel (`fused_optimizers`)."""
+  return fused_optimizers.FusedAdam(settings.learning_rate,
+                                    global_clipnorm=settings.clip_norm)
 
 
 def _check_arguments(variant: str, network: actor_critic.ActorCriticNetwork,

@@ -157,6 +157,9 @@ class SubPixelConvTranspose(tf.keras.layers.Layer):
   2x2 conv to s*s*filters channels followed by `depth_to_space(s)` computes exactly
   that family of maps, with the same output size ((n - 1) s + k), and is faster on
   CPU than `Conv2DTranspose` for the decoder's last upsampling (docs/ARCHITECTURE.md).
+  An element-wise activation commutes with `depth_to_space` (a permutation): in
+  bfloat16 it is applied before, where it fuses into the convolution, in float32
+  after; either way the result is the same, bit for bit.
   """
 
   def __init__(self, filters: int, kernel_size: int, strides: int,
@@ -174,14 +177,18 @@ class SubPixelConvTranspose(tf.keras.layers.Layer):
   def call(self, inputs: tf.Tensor) -> tf.Tensor:
     """[B, n, n, C] -> [B, (n - 1) s + 2s, same, filters], in the compute dtype."""
     padded = tf.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    if self.compute_dtype == 'bfloat16':
+      return tf.nn.depth_to_space(self.activation(self.conv(padded)), self.strides)
     return self.activation(tf.nn.depth_to_space(self.conv(padded), self.strides))
 
 
 class ConvToOneChannel(tf.keras.layers.Layer):
-  """A 'same' k x k conv to one channel, as a depthwise conv summed over channels.
+  """A 'same' k x k conv to one channel: `Conv2D(1, k, padding='same')`'s map.
 
-  The same map as `Conv2D(1, k, padding='same')`; TensorFlow's CPU kernel for a
-  single output channel is slower than this (docs/ARCHITECTURE.md).
+  Its kernel is a depthwise kernel [k, k, C, 1], which is also a conv filter to one
+  channel. In float32 the layer computes a depthwise conv summed over channels,
+  faster there than TensorFlow's one-output-channel conv; in bfloat16 that conv
+  itself, which is the faster one there (docs/ARCHITECTURE.md).
   """
 
   def __init__(self, kernel_size: int, **kwargs):
@@ -193,11 +200,17 @@ class ConvToOneChannel(tf.keras.layers.Layer):
         depthwise_initializer=relu_orthogonal(), dtype=self.dtype_policy)
 
   def build(self, input_shape):
+    with tf.name_scope(self.depthwise.name):   # its weight's name as when called
+      self.depthwise.build(input_shape)
     self.bias = self.add_weight('bias', [1], initializer='zeros')
     super().build(input_shape)
 
   def call(self, inputs: tf.Tensor) -> tf.Tensor:
     """[B, H, W, C] -> [B, H, W, 1], in the compute dtype."""
+    if self.compute_dtype == 'bfloat16':
+      kernel = tf.cast(self.depthwise.depthwise_kernel, inputs.dtype)
+      return tf.nn.conv2d(inputs, kernel, 1, 'SAME') + tf.cast(self.bias,
+                                                                 inputs.dtype)
     return tf.reduce_sum(self.depthwise(inputs), axis=-1, keepdims=True) + self.bias
 
 
