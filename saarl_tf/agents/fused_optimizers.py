@@ -9,7 +9,7 @@ checkpoints, `iterations`) is the Keras optimizer's.
 
 Same maths as the Keras steps they replace: Adam's kernel computes Keras' expression
 term for term; RMSprop's computes rho v + (1 - rho) g^2 as v + (g^2 - v)(1 - rho),
-equal within float32 rounding (tests/test_a2c.py).
+equal within float32 rounding (tests/test_fused_optimizers.py).
 """
 
 import tensorflow as tf
