@@ -4,7 +4,10 @@
 # from a git worktree at commit 7af5d58 (runs/wt_7af5d58) writing under
 # runs/transfer40m/runs/Carnival/<variant>/seed_<k>; logs and pid files in runs/logs/,
 # each start and end appended to runs/commands.txt. A finished run answers "Already
-# finished"; a stopped one (rc 130/143) ends its chain, so running this again resumes.
+# finished" and one whose records are committed to results/transfer40m is skipped; a
+# stopped one (rc 130/143) ends its chain, so running this again resumes. A run that
+# keep.sh carried in results/transfer40m/carried and runs/ lacks (a new machine) is
+# copied back first and resumes from its checkpoint.
 # Stop: kill -TERM $(cat runs/logs/carnival40m_*.pid) (a checkpoint is written first).
 set -u
 main=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,9 +16,19 @@ common="--experiment=a2c --games=Carnival --total_frames=40000000 --precision=mi
 
 start_at() {  # NAME VARIANT SEED
   local name=$1 variant=$2 seed=$3 wt=$main/runs/wt_7af5d58 extra=""
+  # A run whose results are committed is done, even on a machine where runs/ is new.
+  if [ -f "$main/results/transfer40m/runs/Carnival/$variant/seed_$seed/done.json" ]; then
+    echo "$name: finished, its results are in results/transfer40m"; return 0
+  fi
+  local run_dir=$main/runs/transfer40m/runs/Carnival/$variant/seed_$seed
+  local carried=$main/results/transfer40m/carried/$variant/seed_$seed
+  if [ ! -d "$run_dir" ] && [ -d "$carried" ]; then
+    mkdir -p "$(dirname "$run_dir")" && cp -r "$carried" "$run_dir"
+    echo "$name: resuming from the carried copy in results/transfer40m/carried"
+  fi
   [ -d "$wt" ] || git -C "$main" worktree add --detach "$wt" 7af5d58 >/dev/null 2>&1
   [ "$variant" = frozen ] && extra="--mask_checkpoint=export/transfer_mask"
-  local args="$common --variant=$variant $extra --seed=$seed --root_dir=$main/runs/transfer40m/runs/Carnival/$variant/seed_$seed"
+  local args="$common --variant=$variant $extra --seed=$seed --root_dir=$run_dir"
   echo "$(date -u +%FT%TZ) start $name commit=7af5d58: python -m saarl_tf.launch $args" >> "$main/runs/commands.txt"
   (cd "$wt" && PYTHONPATH="$wt" exec "$main/.venv/bin/python" -m saarl_tf.launch $args) \
     >> "$main/runs/logs/$name.log" 2>&1 &
