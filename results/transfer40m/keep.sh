@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# keep.sh: what of the 40M-frame Carnival runs (runs/transfer40m) must outlive this
+# keep.sh: what of the 40M-frame runs (runs/transfer40m) must outlive this
 # machine, copied into results/transfer40m for a commit. Run it with the runs stopped
 # (their last checkpoint written), then `git add results/transfer40m`.
 #   - A finished run (done.json): its records (config, episodes, evaluations) go to
-#     results/transfer40m/runs/Carnival/<variant>/seed_<k>; its carried copy is removed.
+#     results/transfer40m/runs/<game>/<variant>/seed_<k>; its carried copy is removed.
 #   - An unfinished run: the whole run directory with only its newest checkpoint (no
-#     lease) goes to results/transfer40m/carried/<variant>/seed_<k>, which run.sh
+#     lease) goes to results/transfer40m/carried/<game>/<variant>/seed_<k>, which run.sh
 #     copies back into runs/ on a machine that lacks the run, so it resumes there.
 set -eu
 main=$(cd "$(dirname "$0")/../.." && pwd)
 here=$main/results/transfer40m
-for run in "$main"/runs/transfer40m/runs/Carnival/*/seed_*; do
+for run in "$main"/runs/transfer40m/runs/*/*/seed_*; do
   [ -d "$run" ] || continue
   name=${run#"$main"/runs/transfer40m/runs/}
   if [ -f "$run/done.json" ]; then

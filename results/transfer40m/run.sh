@@ -1,34 +1,35 @@
 #!/usr/bin/env bash
-# run.sh: starts, or resumes from their checkpoints, the six 40M-frame Carnival runs of
-# issue 32 (baseline and frozen, seeds 0-2), two chains side by side (2 cores), each run
-# from a git worktree at commit 7af5d58 (runs/wt_7af5d58) writing under
-# runs/transfer40m/runs/Carnival/<variant>/seed_<k>; logs and pid files in runs/logs/,
+# run.sh: starts, or resumes from their checkpoints, the main job's 40M-frame runs
+# (Figure 4 at the paper's budget: A2C and the frozen JourneyEscape mask on Carnival and
+# Asteroids, seeds 0-4), two chains side by side (2 cores), each run from a git
+# worktree at commit 7af5d58 (runs/wt_7af5d58) writing under
+# runs/transfer40m/runs/<game>/<variant>/seed_<k>; logs and pid files in runs/logs/,
 # each start and end appended to runs/commands.txt. A finished run answers "Already
 # finished" and one whose records are committed to results/transfer40m is skipped; a
 # stopped one (rc 130/143) ends its chain, so running this again resumes. A run that
 # keep.sh carried in results/transfer40m/carried and runs/ lacks (a new machine) is
 # copied back first and resumes from its checkpoint.
-# Stop: kill -TERM $(cat runs/logs/carnival40m_*.pid) (a checkpoint is written first).
+# Stop: kill -TERM $(cat runs/logs/*40m_*.pid) (a checkpoint is written first).
 set -u
 main=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$main/runs/logs"
-common="--experiment=a2c --games=Carnival --total_frames=40000000 --precision=mixed_bfloat16 --eval_modes=noop,sticky,sample"
+common="--experiment=a2c --total_frames=40000000 --precision=mixed_bfloat16 --eval_modes=noop,sticky,sample"
 
-start_at() {  # NAME VARIANT SEED
-  local name=$1 variant=$2 seed=$3 wt=$main/runs/wt_7af5d58 extra=""
+start_at() {  # NAME GAME VARIANT SEED
+  local name=$1 game=$2 variant=$3 seed=$4 wt=$main/runs/wt_7af5d58 extra=""
   # A run whose results are committed is done, even on a machine where runs/ is new.
-  if [ -f "$main/results/transfer40m/runs/Carnival/$variant/seed_$seed/done.json" ]; then
+  if [ -f "$main/results/transfer40m/runs/$game/$variant/seed_$seed/done.json" ]; then
     echo "$name: finished, its results are in results/transfer40m"; return 0
   fi
-  local run_dir=$main/runs/transfer40m/runs/Carnival/$variant/seed_$seed
-  local carried=$main/results/transfer40m/carried/$variant/seed_$seed
+  local run_dir=$main/runs/transfer40m/runs/$game/$variant/seed_$seed
+  local carried=$main/results/transfer40m/carried/$game/$variant/seed_$seed
   if [ ! -d "$run_dir" ] && [ -d "$carried" ]; then
     mkdir -p "$(dirname "$run_dir")" && cp -r "$carried" "$run_dir"
     echo "$name: resuming from the carried copy in results/transfer40m/carried"
   fi
   [ -d "$wt" ] || git -C "$main" worktree add --detach "$wt" 7af5d58 >/dev/null 2>&1
   [ "$variant" = frozen ] && extra="--mask_checkpoint=export/transfer_mask"
-  local args="$common --variant=$variant $extra --seed=$seed --root_dir=$run_dir"
+  local args="$common --games=$game --variant=$variant $extra --seed=$seed --root_dir=$run_dir"
   echo "$(date -u +%FT%TZ) start $name commit=7af5d58: python -m saarl_tf.launch $args" >> "$main/runs/commands.txt"
   (cd "$wt" && PYTHONPATH="$wt" exec "$main/.venv/bin/python" -m saarl_tf.launch $args) \
     >> "$main/runs/logs/$name.log" 2>&1 &
@@ -39,12 +40,20 @@ start_at() {  # NAME VARIANT SEED
   return $rc
 }
 
-chain() {  # VARIANT:SEED ...
+chain() {  # GAME:VARIANT:SEED ...
+  local game variant seed
   for run in "$@"; do
-    start_at "carnival40m_${run%:*}_s${run#*:}" "${run%:*}" "${run#*:}" || return
+    IFS=: read -r game variant seed <<< "$run"
+    start_at "$(echo "$game" | tr 'A-Z' 'a-z')40m_${variant}_s$seed" "$game" "$variant" "$seed" || return
   done
 }
 
-chain frozen:0 baseline:1 frozen:2 &
-chain baseline:0 frozen:1 baseline:2 &
+# Carnival's seeds 0-2 first (its verdict), then Asteroids', then seeds 3 and 4; each
+# chain alternates the variants so that the two side by side take about as long.
+chain Carnival:frozen:0 Carnival:baseline:1 Carnival:frozen:2 \
+  Asteroids:baseline:0 Asteroids:frozen:1 Asteroids:baseline:2 \
+  Carnival:frozen:3 Carnival:baseline:4 Asteroids:frozen:3 Asteroids:baseline:4 &
+chain Carnival:baseline:0 Carnival:frozen:1 Carnival:baseline:2 \
+  Asteroids:frozen:0 Asteroids:baseline:1 Asteroids:frozen:2 \
+  Carnival:baseline:3 Carnival:frozen:4 Asteroids:baseline:3 Asteroids:frozen:4 &
 wait
