@@ -137,19 +137,31 @@ def test_sub_pixel_layer_equals_a_transposed_convolution(dtype, tolerance):
     attention.SubPixelConvTranspose(3, 3, 1)
 
 
+@pytest.mark.parametrize('form', [attention.CONV_FORM, attention.DEPTHWISE_SUM_FORM])
 @pytest.mark.parametrize('dtype, tolerance', PRECISION_TOLERANCES)
-def test_one_channel_layer_equals_a_convolution(dtype, tolerance):
+def test_one_channel_layer_equals_a_convolution_in_either_form(dtype, tolerance, form):
   inputs = tf.random.stateless_normal([2, 10, 10, 4], [3, 4])
   reference = tf.keras.layers.Conv2D(1, 3, padding='same')
   expected = reference(inputs)
   kernel, bias = reference.get_weights()       # [3, 3, 4, 1], [1]
-  layer = attention.ConvToOneChannel(3, dtype=dtype)
+  layer = attention.ConvToOneChannel(3, form=form, dtype=dtype)
   layer(inputs)
   layer.depthwise.set_weights([kernel])        # the depthwise kernel has its shape
   layer.bias.assign(bias)
   scale = float(tf.reduce_max(tf.abs(expected)))
   np.testing.assert_allclose(tf.cast(layer(inputs), tf.float32), expected,
                              atol=tolerance * scale)
+  with pytest.raises(ValueError, match="unknown ConvToOneChannel form 'dense'"):
+    attention.ConvToOneChannel(3, form='dense')
+
+
+def test_one_channel_conv_form_is_the_conv_only_in_bfloat16_with_amx():
+  amx = ('avx512f', 'avx512_bf16', 'amx_bf16')
+  assert attention.one_channel_conv_form('bfloat16', amx) == attention.CONV_FORM
+  for dtype, flags in [('bfloat16', ('avx512f', 'avx512_bf16')), ('float32', amx),
+                       ('bfloat16', ())]:
+    assert (attention.one_channel_conv_form(dtype, flags)
+            == attention.DEPTHWISE_SUM_FORM), (dtype, flags)
 
 
 def _orthogonal_gain(matrix: np.ndarray) -> float:

@@ -26,6 +26,7 @@ from typing import Dict, NamedTuple, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
+from saarl_tf import provenance
 from saarl_tf.models import precisions
 from saarl_tf.models.geometry import CONV_LAYERS, FRAME_SIZE
 
@@ -182,17 +183,43 @@ class SubPixelConvTranspose(tf.keras.layers.Layer):
     return self.activation(tf.nn.depth_to_space(self.conv(padded), self.strides))
 
 
+# ConvToOneChannel's two forms of the same map.
+CONV_FORM = 'conv'
+DEPTHWISE_SUM_FORM = 'depthwise_sum'
+
+
+def one_channel_conv_form(compute_dtype: str, cpu_flags=None) -> str:
+  """The faster form of `ConvToOneChannel` here: TensorFlow's one-output-channel conv
+  in bfloat16 on a CPU with AMX tiles (oneDNN's bfloat16 convolutions run on them
+  whatever the channel count), the depthwise conv summed over channels elsewhere,
+  AVX512-BF16 without AMX included (docs/ARCHITECTURE.md has both measurements).
+
+  Args:
+    compute_dtype: the layer's compute dtype, 'float32' or 'bfloat16'.
+    cpu_flags: the CPU's feature flags; None reads this machine's.
+  """
+  flags = provenance.cpu_flags() if cpu_flags is None else cpu_flags
+  if compute_dtype == 'bfloat16' and 'amx_bf16' in flags:
+    return CONV_FORM
+  return DEPTHWISE_SUM_FORM
+
+
 class ConvToOneChannel(tf.keras.layers.Layer):
   """A 'same' k x k conv to one channel: `Conv2D(1, k, padding='same')`'s map.
 
   Its kernel is a depthwise kernel [k, k, C, 1], which is also a conv filter to one
-  channel. In float32 the layer computes a depthwise conv summed over channels,
-  faster there than TensorFlow's one-output-channel conv; in bfloat16 that conv
-  itself, which is the faster one there (docs/ARCHITECTURE.md).
+  channel, so the layer computes either a depthwise conv summed over channels or that
+  conv itself (`one_channel_conv_form` picks the faster one for this machine); the
+  variables are the same either way.
   """
 
-  def __init__(self, kernel_size: int, **kwargs):
+  def __init__(self, kernel_size: int, form: Optional[str] = None, **kwargs):
+    """`form`: CONV_FORM or DEPTHWISE_SUM_FORM; None: `one_channel_conv_form`'s."""
     super().__init__(**kwargs)
+    if form not in (None, CONV_FORM, DEPTHWISE_SUM_FORM):
+      raise ValueError(f'unknown ConvToOneChannel form {form!r}; expected '
+                       f'{CONV_FORM!r} or {DEPTHWISE_SUM_FORM!r}')
+    self.form = form or one_channel_conv_form(self.compute_dtype)
     # Keras flattens a depthwise kernel [k, k, C, 1] to one column of k k C numbers,
     # as PyTorch flattens the Conv2d(C, 1, k) weight to one row: the same init.
     self.depthwise = tf.keras.layers.DepthwiseConv2D(
@@ -207,7 +234,7 @@ class ConvToOneChannel(tf.keras.layers.Layer):
 
   def call(self, inputs: tf.Tensor) -> tf.Tensor:
     """[B, H, W, C] -> [B, H, W, 1], in the compute dtype."""
-    if self.compute_dtype == 'bfloat16':
+    if self.form == CONV_FORM:
       kernel = tf.cast(self.depthwise.depthwise_kernel, inputs.dtype)
       return tf.nn.conv2d(inputs, kernel, 1, 'SAME') + tf.cast(self.bias,
                                                                  inputs.dtype)
