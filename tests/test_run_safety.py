@@ -415,3 +415,41 @@ def test_a_retried_task_waits_for_the_worker_it_replaces_to_end(tmp_path):
   with run_lease.Lease(str(tmp_path)):
     with pytest.raises(run_lease.RunBusy):      # without waiting: refused at once
       run_lease.Lease(str(tmp_path)).acquire()
+
+
+def test_a_run_carried_by_keep_sh_resumes_elsewhere_as_if_never_stopped(tmp_path):
+  """results/transfer40m/keep.sh carries an unfinished run (its newest checkpoint, no
+  lease) in results/ and a finished run's records; a copy of the carried files alone,
+  on another machine, resumes and ends as a run never stopped."""
+  config = _config(num_envs=4, total_frames=4 * 5 * 30, checkpoint_every=7,
+                   precision='float32')
+  expected = a2c_training.train(config, str(tmp_path / 'whole'))
+  here = tmp_path / 'checkout'
+  scripts = here / 'results' / 'transfer40m'
+  scripts.mkdir(parents=True)
+  shutil.copy(os.path.join(REPO, 'results', 'transfer40m', 'keep.sh'), scripts)
+  runs = here / 'runs' / 'transfer40m' / 'runs' / 'Sprites'
+  run = a2c_training.A2CRun(config, str(runs / 'baseline' / 'seed_0'))
+  run.run(17)                                     # checkpoints at 14 and 17 (stop)
+  run.close()
+  (runs / 'baseline' / 'seed_0' / 'lease.json').write_text('{"host": "gone"}')
+  finished = runs / 'frozen' / 'seed_1'
+  finished.mkdir(parents=True)
+  for name in ('config.json', 'done.json', 'episodes.csv', 'eval.csv'):
+    (finished / name).write_text(name)
+
+  subprocess.run(['bash', str(scripts / 'keep.sh')], check=True, capture_output=True)
+
+  carried = scripts / 'carried' / 'Sprites' / 'baseline' / 'seed_0'
+  assert sorted(os.listdir(carried / 'checkpoints')) == [
+      'checkpoint', 'ckpt-17.data-00000-of-00001', 'ckpt-17.index']
+  assert not (carried / 'lease.json').exists()
+  assert not (scripts / 'carried' / 'Sprites' / 'frozen').exists()
+  kept = scripts / 'runs' / 'Sprites' / 'frozen' / 'seed_1'
+  assert sorted(os.listdir(kept)) == ['config.json', 'done.json', 'episodes.csv',
+                                      'eval.csv']
+  elsewhere = tmp_path / 'another_machine' / 'seed_0'
+  shutil.copytree(carried, elsewhere)
+  assert a2c_training.train(config, str(elsewhere)) == expected
+  assert ((elsewhere / run_layout.EPISODES_CSV).read_text()
+          == (tmp_path / 'whole' / run_layout.EPISODES_CSV).read_text())
