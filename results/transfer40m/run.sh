@@ -10,8 +10,8 @@
 # keep.sh carried in results/transfer40m/carried and runs/ lacks (a new machine) is
 # copied back first and resumes from its checkpoint.
 # Each chain runs on a core of its own (taskset; its TensorFlow and emulator threads
-# share it): together 1,500-1,600 agent steps/s against 1,333-1,366 unpinned (results/
-# README.md). The runs compute the same, float rounding aside; PIN=0 turns it off.
+# share it), which two unpinned runs crowd (README, Benchmark: "Two runs on 2 cores").
+# The runs compute the same, float rounding aside; PIN=0 turns it off.
 # Stop: kill -TERM $(cat runs/logs/*40m_*.pid) (a checkpoint is written first).
 set -u
 main=$(cd "$(dirname "$0")/../.." && pwd)
