@@ -22,7 +22,10 @@ summed over the batch of environments, after warm-up. Measurements of different
 configurations are interleaved round by round and the median is reported, so that a
 slow spell of the machine hits every configuration alike. Each result names the
 machine (`provenance.machine`: CPU, its AVX-512 and bfloat16 flags, library
-versions, oneDNN on or off), the precision and the thread pools.
+versions, oneDNN on or off), the precision and the thread pools. Run under
+`ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2`, every process (Stable-Baselines3's
+included) computes with AVX2 kernels at most, as on an AVX2-only CPU; the output
+names the caps.
 """
 
 import importlib.util
@@ -597,7 +600,8 @@ def _main_train():
         f'{threads[1]} kernels side by side')
   print(f'{machine["cpu"]}, {machine["cores"]} cores, flags '
         f'{" ".join(machine["cpu_flags"]) or "-"}, oneDNN '
-        f'{"on" if machine.get("onednn") else "off"}')
+        f'{"on" if machine.get("onednn") else "off"}'
+        f'{provenance.isa_caps_text(machine)}')
   print(f'{"":<30}{"agent steps/s":>14}{"frames/s":>10}{"of raw":>8}'
         f'{"peak RSS":>10}{"cores busy":>12}')
   for name, record in results.items():

@@ -13,6 +13,10 @@ RECORDED_PACKAGES = ('tensorflow', 'tf-agents', 'tensorflow-probability', 'ale-p
                      'numpy')
 # CPU features that decide TensorFlow's kernels: AVX-512 and native bfloat16.
 RECORDED_CPU_FLAGS = ('avx2', 'avx512f', 'avx512_bf16', 'amx_bf16')
+# Caps on the instructions oneDNN (TensorFlow's and PyTorch's) and PyTorch's own
+# kernels use, e.g. AVX2 to measure an AVX2-only CPU's figures on an AVX-512 one.
+ONEDNN_ISA_VARIABLE = 'ONEDNN_MAX_CPU_ISA'
+ISA_CAP_VARIABLES = (ONEDNN_ISA_VARIABLE, 'ATEN_CPU_CAPABILITY')
 
 
 def package_version() -> str:
@@ -102,14 +106,25 @@ def _version(package: str) -> Optional[str]:
 
 def machine(onednn: Optional[bool] = None) -> Dict[str, Any]:
   """What a run's numbers depend on besides its code and settings: the CPU (model,
-  cores, the `RECORDED_CPU_FLAGS` it has), Python and `RECORDED_PACKAGES`' versions,
-  and whether TensorFlow's oneDNN kernels are on (`onednn`, if the caller knows)."""
+  cores, the `RECORDED_CPU_FLAGS` it has, the `ISA_CAP_VARIABLES` set), Python and
+  `RECORDED_PACKAGES`' versions, and whether TensorFlow's oneDNN kernels are on
+  (`onednn`, if the caller knows)."""
   model, flags = _cpuinfo()
   record = {'cpu': model or platform.processor() or platform.machine(),
             'cores': os.cpu_count(),
             'cpu_flags': [flag for flag in RECORDED_CPU_FLAGS if flag in flags],
             'python': platform.python_version(),
             'versions': {package: _version(package) for package in RECORDED_PACKAGES}}
+  caps = {name: os.environ[name] for name in ISA_CAP_VARIABLES if name in os.environ}
+  if caps:
+    record['isa_caps'] = caps
   if onednn is not None:
     record['onednn'] = onednn
   return record
+
+
+def isa_caps_text(record: Dict[str, Any]) -> str:
+  """', NAME=value' for each ISA cap a `machine()` record holds ('' for none), for
+  the lines that name a machine."""
+  return ''.join(f', {name}={value}'
+                 for name, value in record.get('isa_caps', {}).items())

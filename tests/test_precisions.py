@@ -32,6 +32,24 @@ def test_unknown_precision_is_one_clear_line():
   assert '\n' not in str(error.value)
 
 
+def test_bfloat16_units_are_those_of_the_cpu_that_onednn_s_isa_cap_allows():
+  amx_cpu = ('avx2', 'avx512f', 'avx512_bf16', 'amx_bf16')
+  both = ('avx512_bf16', 'amx_bf16')
+  assert precisions.cpu_bfloat16_units(amx_cpu, {}) == both
+  assert precisions.cpu_bfloat16_units(amx_cpu, {'ONEDNN_MAX_CPU_ISA': 'all'}) == both
+  assert precisions.cpu_bfloat16_units(
+      amx_cpu, {'ONEDNN_MAX_CPU_ISA': 'AVX512_CORE_BF16'}) == ('avx512_bf16',)
+  # An AVX2-only CPU's kernels, on this one: no native bfloat16, so `auto` is float32.
+  assert precisions.cpu_bfloat16_units(amx_cpu, {'ONEDNN_MAX_CPU_ISA': 'AVX2'}) == ()
+  assert precisions.cpu_bfloat16_units(('avx2', 'avx512f'), {}) == ()
+
+
+def test_an_unknown_onednn_isa_cap_is_one_clear_line():
+  with pytest.raises(ValueError, match=r"ONEDNN_MAX_CPU_ISA='AVX9'.*AVX2,") as error:
+    precisions.cpu_bfloat16_units(('avx512_bf16',), {'ONEDNN_MAX_CPU_ISA': 'avx9'})
+  assert '\n' not in str(error.value)
+
+
 def test_auto_follows_the_hardware():
   expected = 'mixed_bfloat16' if precisions.hardware_has_bfloat16() else 'float32'
   assert precisions.resolve('auto') == expected

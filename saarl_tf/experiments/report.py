@@ -32,6 +32,7 @@ import numpy as np
 
 from saarl_tf import config as config_lib
 from saarl_tf import plots
+from saarl_tf import provenance
 from saarl_tf import run_layout
 from saarl_tf import storage
 from saarl_tf.evaluation import curves as curves_lib
@@ -131,7 +132,8 @@ def describe_starts(settings: Dict) -> Tuple[str, ...]:
     machine = start.get('machine')
     if machine:
       text += (f', {machine["cpu"]} ({machine["cores"]} cores, oneDNN '
-               f'{"on" if machine.get("onednn") else "off"})')
+               f'{"on" if machine.get("onednn") else "off"}'
+               f'{provenance.isa_caps_text(machine)})')
     starts.append(text)
   return tuple(starts)
 

@@ -26,7 +26,6 @@ from typing import Dict, NamedTuple, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
-from saarl_tf import provenance
 from saarl_tf.models import precisions
 from saarl_tf.models.geometry import CONV_LAYERS, FRAME_SIZE
 
@@ -188,7 +187,7 @@ CONV_FORM = 'conv'
 DEPTHWISE_SUM_FORM = 'depthwise_sum'
 
 
-def one_channel_conv_form(compute_dtype: str, cpu_flags=None) -> str:
+def one_channel_conv_form(compute_dtype: str, bfloat16_units=None) -> str:
   """The faster form of `ConvToOneChannel` here: TensorFlow's one-output-channel conv
   in bfloat16 on a CPU with AMX tiles (oneDNN's bfloat16 convolutions run on them
   whatever the channel count), the depthwise conv summed over channels elsewhere,
@@ -196,10 +195,12 @@ def one_channel_conv_form(compute_dtype: str, cpu_flags=None) -> str:
 
   Args:
     compute_dtype: the layer's compute dtype, 'float32' or 'bfloat16'.
-    cpu_flags: the CPU's feature flags; None reads this machine's.
+    bfloat16_units: the CPU's bfloat16 units oneDNN uses; None:
+      `precisions.cpu_bfloat16_units()`.
   """
-  flags = provenance.cpu_flags() if cpu_flags is None else cpu_flags
-  if compute_dtype == 'bfloat16' and 'amx_bf16' in flags:
+  if bfloat16_units is None:
+    bfloat16_units = precisions.cpu_bfloat16_units()
+  if compute_dtype == 'bfloat16' and 'amx_bf16' in bfloat16_units:
     return CONV_FORM
   return DEPTHWISE_SUM_FORM
 
