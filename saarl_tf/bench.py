@@ -23,9 +23,9 @@ configurations are interleaved round by round and the median is reported, so tha
 slow spell of the machine hits every configuration alike. Each result names the
 machine (`provenance.machine`: CPU, its AVX-512 and bfloat16 flags, library
 versions, oneDNN on or off), the precision and the thread pools. Run under
-`ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2`, every process (Stable-Baselines3's
-included) computes with AVX2 kernels at most, as on an AVX2-only CPU; the output
-names the caps.
+`ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2`, every
+process (Stable-Baselines3's included) computes with AVX2 kernels at most, as on an
+AVX2-only CPU; the output names the caps.
 """
 
 import importlib.util

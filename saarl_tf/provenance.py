@@ -13,10 +13,12 @@ RECORDED_PACKAGES = ('tensorflow', 'tf-agents', 'tensorflow-probability', 'ale-p
                      'numpy')
 # CPU features that decide TensorFlow's kernels: AVX-512 and native bfloat16.
 RECORDED_CPU_FLAGS = ('avx2', 'avx512f', 'avx512_bf16', 'amx_bf16')
-# Caps on the instructions oneDNN (TensorFlow's and PyTorch's) and PyTorch's own
-# kernels use, e.g. AVX2 to measure an AVX2-only CPU's figures on an AVX-512 one.
+# Caps on the instructions of oneDNN (TensorFlow's and PyTorch's), PyTorch's own
+# kernels and MKL (PyTorch's matrix products), e.g. AVX2 to measure an AVX2-only CPU's
+# figures on an AVX-512 one.
 ONEDNN_ISA_VARIABLE = 'ONEDNN_MAX_CPU_ISA'
-ISA_CAP_VARIABLES = (ONEDNN_ISA_VARIABLE, 'ATEN_CPU_CAPABILITY')
+ISA_CAP_VARIABLES = (ONEDNN_ISA_VARIABLE, 'ATEN_CPU_CAPABILITY',
+                     'MKL_ENABLE_INSTRUCTIONS')
 
 
 def package_version() -> str:
