@@ -2,14 +2,17 @@
 
 import csv
 import os
+import shutil
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
+import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
 from a2c_helpers import config as _config
 from saarl_tf import config as config_lib
+from saarl_tf import run_layout
 from saarl_tf.envs import atari
 from saarl_tf.experiments import play
 from saarl_tf.models import geometry
@@ -183,3 +186,26 @@ def test_a_baseline_run_plays_sprites_into_a_gif_with_one_frame_per_step(tmp_pat
                           int(r['top_action']), float(r['top_action_share']))
           for r in rows] == records
   assert frames.shape[2] == 176                 # 2 x 84 wide, padded to 16, no scale
+
+
+def test_a_run_plays_from_a_checkpoint_whose_optimizer_slots_differ(tmp_path):
+  """Acting needs the network only: a run whose checkpoint holds other optimizer
+  slots than today's optimizer makes (here none, as from an earlier optimizer)
+  still plays, with the run's weights and update."""
+  run_dir = _trained_run(str(tmp_path / 'run'), game='Sprites', variant='baseline')
+  trained = a2c_training.restore_trained_network(run_dir)
+  weights = [variable.numpy() for variable in trained.network.variables]
+  step = tf.Variable(trained.update, dtype=tf.int64)
+  agent = a2c_training.build_agent(trained.config, trained.time_step_spec,
+                                   trained.action_spec, trained.network, step)
+  checkpoints = run_layout.checkpoints_dir(run_dir)
+  shutil.rmtree(checkpoints)
+  tf.train.CheckpointManager(
+      tf.train.Checkpoint(agent=agent.network_checkpoint(), global_step=step),
+      checkpoints, max_to_keep=1).save(checkpoint_number=trained.update)
+
+  restored = a2c_training.restore_trained_network(run_dir)
+  assert restored.update == trained.update == 40
+  for expected, variable in zip(weights, restored.network.variables, strict=True):
+    np.testing.assert_array_equal(variable.numpy(), expected)
+  assert play.run_player(run_dir, 'greedy').label.endswith('update 40, greedy')

@@ -274,6 +274,13 @@ class A2CAgent(tf_agent.TFAgent):
   def _initialize(self):
     return tf.no_op()
 
+  def network_checkpoint(self) -> tf.train.Checkpoint:
+    """The network's variables as the agent's checkpoints hold them (under `agent=`),
+    without the optimizers: acting needs no slots, and slots differ between
+    optimizer versions (Keras' RMSprop then the fused one)."""
+    return tf.train.Checkpoint(_rl_variables=self._rl_variables,
+                               _attention_variables=self._attention_variables)
+
   @property
   def trains_mask(self) -> bool:
     """Whether the agent trains L_mask (the joint variant)."""

@@ -256,7 +256,8 @@ def restore_trained_network(root_dir: str) -> TrainedNetwork:
   agent = build_agent(config, time_step_spec, action_spec, network, train_step)
   # The Checkpointer's layout (agent=, global_step=); optimizer slots, histories
   # and the frame ring are not needed to act.
-  status = tf.train.Checkpoint(agent=agent, global_step=train_step).restore(latest)
+  status = tf.train.Checkpoint(agent=agent.network_checkpoint(),
+                               global_step=train_step).restore(latest)
   status.expect_partial()
   status.assert_existing_objects_matched()
   return TrainedNetwork(config, network, time_step_spec, action_spec,
