@@ -74,6 +74,7 @@ def test_machine_names_the_isa_caps_it_ran_under(monkeypatch):
   monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', 'AVX2')
   monkeypatch.setenv('ATEN_CPU_CAPABILITY', 'avx2')
   record = provenance.machine(onednn=True)
-  assert record['isa_caps'] == {'ONEDNN_MAX_CPU_ISA': 'AVX2', 'ATEN_CPU_CAPABILITY': 'avx2'}
+  assert record['isa_caps'] == {'ONEDNN_MAX_CPU_ISA': 'AVX2',
+                                'ATEN_CPU_CAPABILITY': 'avx2'}
   assert (provenance.isa_caps_text(record)
           == ', ONEDNN_MAX_CPU_ISA=AVX2, ATEN_CPU_CAPABILITY=avx2')
