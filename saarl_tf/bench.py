@@ -599,9 +599,7 @@ def _main_train():
         f'joint mask pairs {mask_pairs}; TensorFlow threads {threads[0]} per kernel, '
         f'{threads[1]} kernels side by side')
   print(f'{machine["cpu"]}, {machine["cores"]} cores, flags '
-        f'{" ".join(machine["cpu_flags"]) or "-"}, oneDNN '
-        f'{"on" if machine.get("onednn") else "off"}'
-        f'{provenance.isa_caps_text(machine)}')
+        f'{" ".join(machine["cpu_flags"]) or "-"}, {provenance.kernels_text(machine)}')
   print(f'{"":<30}{"agent steps/s":>14}{"frames/s":>10}{"of raw":>8}'
         f'{"peak RSS":>10}{"cores busy":>12}')
   for name, record in results.items():

@@ -125,8 +125,9 @@ def machine(onednn: Optional[bool] = None) -> Dict[str, Any]:
   return record
 
 
-def isa_caps_text(record: Dict[str, Any]) -> str:
-  """', NAME=value' for each ISA cap a `machine()` record holds ('' for none), for
-  the lines that name a machine."""
-  return ''.join(f', {name}={value}'
-                 for name, value in record.get('isa_caps', {}).items())
+def kernels_text(record: Dict[str, Any]) -> str:
+  """'oneDNN on' or 'oneDNN off', then ', NAME=value' for each ISA cap a `machine()`
+  record holds, for the lines that name a machine."""
+  return (f'oneDNN {"on" if record.get("onednn") else "off"}'
+          + ''.join(f', {name}={value}'
+                    for name, value in record.get('isa_caps', {}).items()))

@@ -70,11 +70,11 @@ def test_machine_names_the_isa_caps_it_ran_under(monkeypatch):
   for name in provenance.ISA_CAP_VARIABLES:
     monkeypatch.delenv(name, raising=False)
   assert 'isa_caps' not in provenance.machine()
-  assert provenance.isa_caps_text(provenance.machine()) == ''
+  assert provenance.kernels_text(provenance.machine()) == 'oneDNN off'
   monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', 'AVX2')
   monkeypatch.setenv('ATEN_CPU_CAPABILITY', 'avx2')
   record = provenance.machine(onednn=True)
   assert record['isa_caps'] == {'ONEDNN_MAX_CPU_ISA': 'AVX2',
                                 'ATEN_CPU_CAPABILITY': 'avx2'}
-  assert (provenance.isa_caps_text(record)
-          == ', ONEDNN_MAX_CPU_ISA=AVX2, ATEN_CPU_CAPABILITY=avx2')
+  assert (provenance.kernels_text(record)
+          == 'oneDNN on, ONEDNN_MAX_CPU_ISA=AVX2, ATEN_CPU_CAPABILITY=avx2')

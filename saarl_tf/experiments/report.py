@@ -131,9 +131,8 @@ def describe_starts(settings: Dict) -> Tuple[str, ...]:
             f'{start.get("resolved_precision", "?")}')
     machine = start.get('machine')
     if machine:
-      text += (f', {machine["cpu"]} ({machine["cores"]} cores, oneDNN '
-               f'{"on" if machine.get("onednn") else "off"}'
-               f'{provenance.isa_caps_text(machine)})')
+      text += (f', {machine["cpu"]} ({machine["cores"]} cores, '
+               f'{provenance.kernels_text(machine)})')
     starts.append(text)
   return tuple(starts)
 
