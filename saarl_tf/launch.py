@@ -14,6 +14,9 @@ Experiments:
                  joint (mask trained with the agent) or frozen (--mask_checkpoint).
   export         the attention mask of a pretrain_mask run (--checkpoint) as a
                  SavedModel in --export_dir, scored on --eval_frames frames per game.
+  mask_quality   a mask (--checkpoint: an export or a pretrain_mask run's
+                 checkpoints/) scored against ground-truth objects on --games, per
+                 game and per kind of object, with overlays, into --output.
   single_task    the paper's protocols (Figures 2-4): every game x variant x seed of
   multi_task     the protocol, resumable, with results.csv, learning_curves.png and
   transfer       summary.md; --games and --seeds override the protocol's defaults;
@@ -59,8 +62,8 @@ from saarl_tf.training import run_lease
 from saarl_tf.training import stopping
 
 PROTOCOL_NAMES = protocol_table.PROTOCOL_NAMES
-EXPERIMENTS = ('pretrain_mask', 'a2c', 'export') + PROTOCOL_NAMES + ('all', 'keypoints',
-                                                                   'report', 'play')
+EXPERIMENTS = ('pretrain_mask', 'a2c', 'export', 'mask_quality') + PROTOCOL_NAMES + (
+    'all', 'keypoints', 'report', 'play')
 FLAGS = flags.FLAGS
 
 # Run flags: what to run, on what, and where.
@@ -75,11 +78,13 @@ _GAMES = flags.DEFINE_list(
 _SEEDS = flags.DEFINE_list('seeds', ['0', '1', '2', '3', '4'],
                            'Protocols: one run per seed (the paper averages 5).')
 _CHECKPOINT = flags.DEFINE_string(
-    'checkpoint', None, 'export: the checkpoints/ directory of a pretrain_mask run, or '
-    'an export to write anew with this version (its weights, record and scores kept).')
+    'checkpoint', None, 'export, mask_quality: the checkpoints/ directory of a '
+    'pretrain_mask run, or an export (export: written anew with this version, its '
+    'weights, record and scores kept).')
 _RUNS = flags.DEFINE_string(
     'runs', None, "report: a glob of run directories, e.g. 'runs/MsPacman/*/seed_*'.")
-_OUTPUT = flags.DEFINE_string('output', None, 'report: where its files go.')
+_OUTPUT = flags.DEFINE_string('output', None,
+                               'report, mask_quality: where its files go.')
 _TITLE = flags.DEFINE_string('title', 'A2C runs', "report: the figure's title.")
 _REPORT_FRAMES = flags.DEFINE_integer(
     'report_frames', None, 'report: read each run only up to this many frames (e.g. '
@@ -175,14 +180,26 @@ def _a2c_flags_agree(values):
 
 @flags.multi_flags_validator(['experiment', 'checkpoint'])
 def _export_flags_agree(values):
-  if values['experiment'] != 'export':
+  experiment = values['experiment']
+  if experiment not in ('export', 'mask_quality'):
     return True
   checkpoint = values['checkpoint']
   if not checkpoint or not (run_layout.holds_checkpoint(checkpoint)
                             or run_layout.holds_export(checkpoint)):
     raise flags.ValidationError(
-        f'--experiment=export needs --checkpoint=<pretrain_mask run>/checkpoints '
+        f'--experiment={experiment} needs --checkpoint=<pretrain_mask run>/checkpoints '
         f'holding a checkpoint, or a mask export; got --checkpoint={checkpoint}')
+  return True
+
+
+@flags.multi_flags_validator(['experiment', 'games', 'output'])
+def _mask_quality_flags_agree(values):
+  if values['experiment'] == 'mask_quality' and not (values['games']
+                                                     and values['output']):
+    raise flags.ValidationError(
+        '--experiment=mask_quality needs --games=<games with ground truth, e.g. '
+        f'Carnival,Asteroids> and --output=<directory>; got --games='
+        f'{",".join(values["games"])} --output={values["output"]}')
   return True
 
 
@@ -250,7 +267,7 @@ def _output_locations(root_dir: str):
                                                    'mask')
     places.append((f'--export_dir={export_dir}',
                    os.path.dirname(os.path.abspath(export_dir))))
-  elif experiment == 'report':
+  elif experiment in ('report', 'mask_quality'):
     places.append((f'--output={_OUTPUT.value}', _OUTPUT.value))
   elif experiment == 'play':
     for flag in ('video', 'strip', 'play_records'):
@@ -423,8 +440,20 @@ def _run_export():
   metadata = export.read_metadata(export_dir)
   print(f'Exported the mask of {_CHECKPOINT.value} to {export_dir}')
   for game, metrics in metadata['quality'].get('games', {}).items():
-    print(f'{game}: object recall {metrics["object_recall"]:.3f}, mass on objects '
-          f'{metrics["mass_on_objects"]:.3f}, mask mean {metrics["mask_mean"]:.3f}')
+    _print_quality(game, metrics)
+
+
+def _print_quality(game: str, metrics):
+  """A game's mask quality (`mask_quality.mask_quality`), a line and a line per
+  kind of object."""
+  print(f'{game}: object recall {metrics["object_recall"]:.3f}, mass on objects '
+        f'{metrics["mass_on_objects"]:.3f}, mask mean {metrics["mask_mean"]:.3f} '
+        f'(object cells {metrics["object_cell_fraction"]:.3f}) over '
+        f'{metrics["num_frames"]} frames'
+        + (f'; overlay {metrics["overlay"]}' if 'overlay' in metrics else ''))
+  for kind, numbers in metrics.get('by_category', {}).items():
+    print(f'  {kind}: recall {numbers["object_recall"]:.3f}, mask at its cells '
+          f'{numbers["mask_at_objects"]:.3f} ({numbers["num_objects"]} objects)')
 
 
 def _run_pretrain_mask(root_dir: str):
@@ -432,19 +461,36 @@ def _run_pretrain_mask(root_dir: str):
   config = _pretrain_config(_GAMES.value or config_lib.UNIVERSAL_MASK_GAMES)
   _, quality = pretrain_mask.run(config, root_dir)
   for game, metrics in quality.items():
-    print(f'{game}: object recall {metrics["object_recall"]:.3f}, mass on objects '
-          f'{metrics["mass_on_objects"]:.3f}, mask mean {metrics["mask_mean"]:.3f} '
-          f'(object cells {metrics["object_cell_fraction"]:.3f}) over '
-          f'{metrics["num_frames"]} frames; overlay {metrics["overlay"]}')
+    _print_quality(game, metrics)
+
+
+def _run_mask_quality():
+  # pylint: disable=g-import-not-at-top
+  from saarl_tf import export
+  from saarl_tf.experiments import pretrain_mask
+  from saarl_tf.models import attention
+  pretrain = _pretrain_config(_GAMES.value)
+  # float32, as the protocols and export score their masks.
+  model = export.load_attention(_CHECKPOINT.value, attention.SelfSupervisedAttention())
+  quality = pretrain_mask.evaluate(model, _GAMES.value, pretrain.eval_frames,
+                                   pretrain.quality_seed, _OUTPUT.value)
+  if not quality:
+    raise ValueError(f'no ground truth for any of --games={",".join(_GAMES.value)}; '
+                     'OCAtari (the eval extra) reads most Atari games, and Sprites')
+  print(f'Mask quality of {_CHECKPOINT.value} in {_OUTPUT.value}')
+  for game, metrics in quality.items():
+    _print_quality(game, metrics)
 
 
 # What a stop outside the experiments' own phases says the process was doing.
-_PHASES = {'report': 'the report', 'export': 'the mask export', 'play': 'play'}
+_PHASES = {'report': 'the report', 'export': 'the mask export', 'play': 'play',
+           'mask_quality': 'mask quality'}
 
 # Every experiment's handler (`EXPERIMENTS`); protocols and `all` share one.
 _HANDLERS = dict({'a2c': _run_a2c, 'keypoints': _run_keypoints,
                   'pretrain_mask': _run_pretrain_mask, 'export': _run_export,
-                  'report': _run_report, 'play': _run_play, 'all': _run_protocols},
+                  'report': _run_report, 'play': _run_play, 'all': _run_protocols,
+                  'mask_quality': _run_mask_quality},
                  **{name: _run_protocols for name in PROTOCOL_NAMES})
 
 

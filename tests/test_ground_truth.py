@@ -18,6 +18,9 @@ def test_mspacman_boxes_sit_on_the_moving_objects():
   centres = labelled.centres[visible]
   assert ((centres >= 0) & (centres < 84)).all()
   assert labelled.object_pixels.any(axis=(1, 2)).all()
+  # Each object is named by OCAtari's category; padding rows by ''.
+  assert ((labelled.categories != '') == visible).all()
+  assert 'Player' in labelled.categories
   # Objects are drawn: their boxes are not flat, unlike most of the maze's pixels.
   newest = labelled.observations[..., -1].astype(float)
   for frame, boxes in zip(newest, labelled.boxes):

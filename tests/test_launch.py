@@ -1,5 +1,6 @@
 """The launcher: bad flag values stop it at once, with one line that names them."""
 
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +20,13 @@ BAD_FLAGS = [
     (('--experiment=export', '--checkpoint={tmp}'),
      '--experiment=export needs --checkpoint=<pretrain_mask run>/checkpoints holding a '
      'checkpoint, or a mask export; got --checkpoint={tmp}'),
+    (('--experiment=mask_quality', '--checkpoint={tmp}', '--games=Sprites',
+      '--output={tmp}/quality'),
+     '--experiment=mask_quality needs --checkpoint=<pretrain_mask run>/checkpoints'),
+    (('--experiment=mask_quality', '--checkpoint=export/universal_mask',
+      '--games=Sprites'),
+     '--experiment=mask_quality needs --games=<games with ground truth, e.g. '
+     'Carnival,Asteroids> and --output=<directory>; got --games=Sprites --output=None'),
     (('--mask_train_steps=-5',), '--mask_train_steps=-5: -5 is not a non-negative'),
     (('--num_envs=0',), '--num_envs=0: 0 is not a positive integer'),
     (('--experiment=a2c', '--games=Pong,Breakout'),
@@ -74,6 +82,22 @@ def test_launcher_rejects_a_bad_flag_before_any_work(tmp_path, args, expected):
   assert expected.format(tmp=tmp_path) in first_line, result.stderr
   assert not os.path.exists(f'{tmp_path}/run')
   assert 'tensorflow' not in result.stderr.lower()     # it answered before TF loaded
+
+
+def test_mask_quality_scores_a_mask_per_game_and_per_kind_of_object(tmp_path):
+  result = _launch('--experiment=mask_quality', '--checkpoint=export/universal_mask',
+                   '--games=Sprites', '--eval_frames=32', f'--output={tmp_path}')
+  assert result.returncode == 0, result.stderr
+  written = json.loads((tmp_path / 'mask_quality.json').read_text())['Sprites']
+  kinds = written['by_category']
+  assert sorted(kinds) == ['ball', 'distractor', 'paddle']
+  assert kinds['ball']['num_objects'] == kinds['paddle']['num_objects'] == 32
+  assert sum(k['num_objects'] for k in kinds.values()) == written['num_objects']
+  for kind, numbers in kinds.items():
+    assert (f'  {kind}: recall {numbers["object_recall"]:.3f}, mask at its cells '
+            f'{numbers["mask_at_objects"]:.3f}') in result.stdout
+  assert f'Sprites: object recall {written["object_recall"]:.3f}' in result.stdout
+  assert (tmp_path / 'mask_overlay_Sprites.png').stat().st_size > 1000
 
 
 def _a2c_args(root, *extra):

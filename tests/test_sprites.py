@@ -4,6 +4,7 @@ import numpy as np
 from tf_agents.environments import utils as env_utils
 from tf_agents.trajectories import time_step as ts
 
+from saarl_tf.envs import ground_truth
 from saarl_tf.envs import sprites
 
 FIRST, MID, LAST = ts.StepType.FIRST, ts.StepType.MID, ts.StepType.LAST
@@ -100,3 +101,10 @@ def test_episode_boundaries_and_frame_stack_reset():
     # A new episode's stack repeats its first frame: nothing of the old one.
     for k in range(3):
       np.testing.assert_array_equal(first_obs[..., k], first_obs[..., -1])
+
+
+def test_sprites_objects_are_named_ball_paddle_and_distractors():
+  labelled = ground_truth.labelled_frames('Sprites', 20, seed=0)
+  assert labelled.categories.shape == labelled.centres.shape[:2] == (20, 5)
+  assert (labelled.categories[:, :2] == ['ball', 'paddle']).all()
+  assert (labelled.categories[:, 2:] == 'distractor').all()

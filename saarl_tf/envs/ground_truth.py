@@ -10,7 +10,7 @@ OCAtari's boxes from the 160x210 screen to 84x84 pixels, so masks computed on th
 observations can be scored against the boxes.
 """
 
-from typing import NamedTuple
+from typing import List, NamedTuple, Tuple
 import warnings
 
 import numpy as np
@@ -32,11 +32,14 @@ class LabelledFrames(NamedTuple):
   centres: float32 [F, K, 2] (row, col) in 84x84 pixels; NaN rows pad.
   boxes: float32 [F, K, 4] (top, left, bottom, right) in 84x84 pixels; NaN rows pad.
   object_pixels: bool [F, 84, 84], the union of the boxes.
+  categories: str [F, K], each object's kind (OCAtari's category, e.g. 'Player';
+    sprites' 'ball', 'paddle', 'distractor'); '' pads.
   """
   observations: np.ndarray
   centres: np.ndarray
   boxes: np.ndarray
   object_pixels: np.ndarray
+  categories: np.ndarray
 
 
 def _to_gray84(rgb_frames) -> np.ndarray:
@@ -72,10 +75,10 @@ def _ocatari_env(game: str):
                      ) from error
 
 
-def _moving_object_boxes(objects) -> np.ndarray:
-  """float32 [K, 4] boxes (top, left, bottom, right) on the 84x84 frame of the
-  visible, non-static OCAtari objects."""
-  boxes = []
+def _moving_objects(objects) -> Tuple[np.ndarray, List[str]]:
+  """(float32 [K, 4] boxes (top, left, bottom, right) on the 84x84 frame, their K
+  categories) of the visible, non-static OCAtari objects."""
+  boxes, categories = [], []
   for obj in objects:
     if (not getattr(obj, 'visible', True) or obj.category in STATIC_CATEGORIES
         or obj.category.startswith('NoObject')):
@@ -86,7 +89,8 @@ def _moving_object_boxes(objects) -> np.ndarray:
     boxes.append((y * _FRAME_SIZE / _SCREEN_HEIGHT, x * _FRAME_SIZE / _SCREEN_WIDTH,
                   (y + h) * _FRAME_SIZE / _SCREEN_HEIGHT,
                   (x + w) * _FRAME_SIZE / _SCREEN_WIDTH))
-  return np.array(boxes, np.float32).reshape(-1, 4)
+    categories.append(obj.category)
+  return np.array(boxes, np.float32).reshape(-1, 4), categories
 
 
 def collect_labelled_frames(game: str, num_frames: int, seed: int = 0,
@@ -112,7 +116,7 @@ def collect_labelled_frames(game: str, num_frames: int, seed: int = 0,
   num_actions = env.action_space.n
   screen, _ = env.reset(seed=seed)
   stack = [_to_gray84([screen])] * 4
-  observations, all_boxes = [], []
+  observations, all_boxes, all_categories = [], [], []
   step = 0
   while len(observations) < num_frames:
     action = int(rng.integers(num_actions))
@@ -132,19 +136,24 @@ def collect_labelled_frames(game: str, num_frames: int, seed: int = 0,
     if step <= warmup_steps or step % every:
       continue
     observations.append(np.stack(stack, axis=-1))
-    all_boxes.append(_moving_object_boxes(env.objects))
+    frame_boxes, frame_categories = _moving_objects(env.objects)
+    all_boxes.append(frame_boxes)
+    all_categories.append(frame_categories)
   env.close()
 
   most = max(1, max(len(b) for b in all_boxes))
   boxes = np.full((num_frames, most, 4), np.nan, np.float32)
   pixels = np.zeros((num_frames, _FRAME_SIZE, _FRAME_SIZE), bool)
-  for i, frame_boxes in enumerate(all_boxes):
+  categories = np.full((num_frames, most), '', object)
+  for i, (frame_boxes, frame_categories) in enumerate(zip(all_boxes, all_categories)):
     boxes[i, :len(frame_boxes)] = frame_boxes
+    categories[i, :len(frame_categories)] = frame_categories
     for top, left, bottom, right in frame_boxes:
       pixels[i, int(top):int(np.ceil(bottom)), int(left):int(np.ceil(right))] = True
   centres = np.stack([(boxes[..., 0] + boxes[..., 2]) / 2,
                       (boxes[..., 1] + boxes[..., 3]) / 2], axis=-1)
-  return LabelledFrames(np.stack(observations), centres, boxes, pixels)
+  return LabelledFrames(np.stack(observations), centres, boxes, pixels,
+                        categories.astype(str))
 
 
 def sprites_labelled_frames(num_frames: int, seed: int, num_envs: int = 16
@@ -153,6 +162,7 @@ def sprites_labelled_frames(num_frames: int, seed: int, num_envs: int = 16
   env = sprites.SpritesEnvironment(num_envs=num_envs, seed=seed + 1000)
   rng = np.random.default_rng(seed)
   env.reset()
+  kinds = np.array(env.object_kinds)
   observations, centres, boxes, pixels = [], [], [], []
   while len(observations) * num_envs < num_frames:
     step = env.step(rng.integers(0, 3, num_envs).astype(np.int32))
@@ -160,8 +170,9 @@ def sprites_labelled_frames(num_frames: int, seed: int, num_envs: int = 16
     centres.append(env.object_centres())
     boxes.append(env.object_boxes().astype(np.float32))
     pixels.append(env.object_masks().any(axis=1))
-  return LabelledFrames(*(np.concatenate(part)[:num_frames]
-                          for part in (observations, centres, boxes, pixels)))
+  parts = [np.concatenate(part)[:num_frames]
+           for part in (observations, centres, boxes, pixels)]
+  return LabelledFrames(*parts, np.broadcast_to(kinds, parts[1].shape[:2]))
 
 
 def labelled_frames(game: str, num_frames: int, seed: int) -> LabelledFrames:

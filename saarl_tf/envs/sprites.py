@@ -201,6 +201,12 @@ class SpritesEnvironment(batched.BatchedFrameEnvironment):
     return 2 + self._num_distractors
 
   @property
+  def object_kinds(self) -> Tuple[str, ...]:
+    """Each object's kind, in the order of `object_boxes`: 'ball', 'paddle', then
+    'distractor' for each distractor."""
+    return ('ball', 'paddle') + ('distractor',) * self._num_distractors
+
+  @property
   def background(self) -> np.ndarray:
     """The static background, uint8 [num_envs, 84, 84]."""
     return self._background
