@@ -107,8 +107,9 @@ def test_gradients_reach_every_part_but_not_the_source_branch(model):
 PRECISION_TOLERANCES = [('float32', 1e-5), ('mixed_bfloat16', 3e-2)]
 
 
+@pytest.mark.parametrize('form', [attention.SUB_PIXEL_FORM, attention.TRANSPOSED_FORM])
 @pytest.mark.parametrize('dtype, tolerance', PRECISION_TOLERANCES)
-def test_sub_pixel_layer_equals_a_transposed_convolution(dtype, tolerance):
+def test_sub_pixel_layer_equals_a_transposed_convolution(dtype, tolerance, form):
   filters, kernel, stride, depth = 3, 8, 4, 5
   inputs = tf.random.stateless_normal([2, 6, 6, depth], [1, 2])
   reference = tf.keras.layers.Conv2DTranspose(filters, kernel, stride,
@@ -116,7 +117,7 @@ def test_sub_pixel_layer_equals_a_transposed_convolution(dtype, tolerance):
   expected = reference(inputs)
   w_t, b_t = reference.get_weights()          # [k, k, filters, depth], [filters]
   layer = attention.SubPixelConvTranspose(filters, kernel, stride, activation='relu',
-                                          dtype=dtype)
+                                          form=form, dtype=dtype)
   layer(inputs)
   w_s = np.zeros_like(layer.conv.get_weights()[0])   # [2, 2, depth, s*s*filters]
   for tap_r in range(2):
@@ -135,6 +136,38 @@ def test_sub_pixel_layer_equals_a_transposed_convolution(dtype, tolerance):
   np.testing.assert_allclose(got, expected, atol=tolerance * scale)
   with pytest.raises(ValueError, match='kernel_size == 2 \\* strides'):
     attention.SubPixelConvTranspose(3, 3, 1)
+  with pytest.raises(ValueError, match="unknown SubPixelConvTranspose form 'fast'"):
+    attention.SubPixelConvTranspose(3, 8, 4, form='fast')
+
+
+def test_both_upsampling_forms_give_the_same_values_and_gradients_per_phase_bias():
+  """The transposed form reads the sub-pixel kernel and its per-phase bias; a random
+  bias (not the zeros of the init) checks that each phase gets its own."""
+  inputs = tf.random.stateless_normal([3, 20, 20, 32], [3, 4])
+  layers = [attention.SubPixelConvTranspose(16, 8, 4, activation='relu', form=form)
+            for form in (attention.SUB_PIXEL_FORM, attention.TRANSPOSED_FORM)]
+  layers[0](inputs)
+  kernel, bias = layers[0].get_weights()
+  bias = np.random.default_rng(0).normal(size=bias.shape).astype(np.float32)
+  results = []
+  for layer in layers:
+    layer(inputs)
+    layer.set_weights([kernel, bias])
+    with tf.GradientTape() as tape:
+      tape.watch(inputs)
+      outputs = layer(inputs)
+      loss = tf.reduce_sum(tf.square(outputs))
+    results.append([outputs] + tape.gradient(loss, [inputs] + layer.trainable_variables))
+  for got, expected in zip(*results):
+    scale = float(tf.reduce_max(tf.abs(expected)))
+    np.testing.assert_allclose(got, expected, atol=1e-5 * scale)
+
+
+def test_upsampling_form_is_the_sub_pixel_conv_only_in_bfloat16():
+  assert attention.upsampling_form('bfloat16') == attention.SUB_PIXEL_FORM
+  assert attention.upsampling_form('float32') == attention.TRANSPOSED_FORM
+  assert attention.Decoder(dtype='float32').deconvs.layers[2].form == (
+      attention.TRANSPOSED_FORM)
 
 
 @pytest.mark.parametrize('form', [attention.CONV_FORM, attention.DEPTHWISE_SUM_FORM])

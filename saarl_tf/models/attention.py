@@ -149,37 +149,84 @@ class MaskGenerator(tf.keras.Model):
     return tf.squeeze(self.to_mask(self.convs(frames)), axis=-1)
 
 
+# SubPixelConvTranspose's two forms of the same map.
+SUB_PIXEL_FORM = 'sub_pixel'
+TRANSPOSED_FORM = 'transposed'
+
+
+def upsampling_form(compute_dtype: str) -> str:
+  """The faster form of `SubPixelConvTranspose`: the sub-pixel convolution in
+  bfloat16, TensorFlow's transposed convolution in float32 (docs/ARCHITECTURE.md has
+  both measurements)."""
+  return SUB_PIXEL_FORM if compute_dtype == 'bfloat16' else TRANSPOSED_FORM
+
+
 class SubPixelConvTranspose(tf.keras.layers.Layer):
-  """A transposed convolution with kernel = 2 x stride, as pad + conv + depth_to_space.
+  """A transposed convolution with kernel = 2 x stride, held as a sub-pixel conv.
 
   Each output pixel of a transposed conv (kernel k = 2s, stride s, 'valid') depends on
   a 2x2 window of inputs, with weights that depend on its phase (position mod s). A
   2x2 conv to s*s*filters channels followed by `depth_to_space(s)` computes exactly
-  that family of maps, with the same output size ((n - 1) s + k), and is faster on
-  CPU than `Conv2DTranspose` for the decoder's last upsampling (docs/ARCHITECTURE.md).
-  An element-wise activation commutes with `depth_to_space` (a permutation): in
-  bfloat16 it is applied before, where it fuses into the convolution, in float32
-  after; either way the result is the same, bit for bit.
+  that family of maps, with the same output size ((n - 1) s + k); its kernel is the
+  layer's variable. The layer computes either that sub-pixel form or TensorFlow's
+  transposed convolution with the same numbers laid out as its [2s, 2s, filters, C]
+  kernel (`upsampling_form` picks the faster one for the precision). The bias has one
+  value per phase and filter, as the sub-pixel conv's. An element-wise activation
+  commutes with `depth_to_space` (a permutation): in bfloat16 it is applied before,
+  where it fuses into the convolution, in float32 after; either way the result is the
+  same, bit for bit.
   """
 
   def __init__(self, filters: int, kernel_size: int, strides: int,
-               activation=None, **kwargs):
+               activation=None, form: Optional[str] = None, **kwargs):
+    """`form`: SUB_PIXEL_FORM or TRANSPOSED_FORM; None: `upsampling_form`'s."""
     super().__init__(**kwargs)
     if kernel_size != 2 * strides:
       raise ValueError(f'SubPixelConvTranspose needs kernel_size == 2 * strides, '
                        f'got kernel_size={kernel_size}, strides={strides}')
+    if form not in (None, SUB_PIXEL_FORM, TRANSPOSED_FORM):
+      raise ValueError(f'unknown SubPixelConvTranspose form {form!r}; expected '
+                       f'{SUB_PIXEL_FORM!r} or {TRANSPOSED_FORM!r}')
+    self.form = form or upsampling_form(self.compute_dtype)
+    self.filters = filters
     self.strides = strides
     self.conv = tf.keras.layers.Conv2D(filters * strides * strides, 2, name='conv',
                                        kernel_initializer=TransposedOrthogonal(),
                                        dtype=self.dtype_policy)
     self.activation = tf.keras.activations.get(activation)
 
+  def build(self, input_shape):
+    with tf.name_scope(self.conv.name):   # its weights' names as when called
+      self.conv.build(tf.TensorShape(input_shape))
+    super().build(input_shape)
+
   def call(self, inputs: tf.Tensor) -> tf.Tensor:
     """[B, n, n, C] -> [B, (n - 1) s + 2s, same, filters], in the compute dtype."""
+    if self.form == TRANSPOSED_FORM:
+      return self.activation(self._transposed(inputs))
     padded = tf.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]])
     if self.compute_dtype == 'bfloat16':
       return tf.nn.depth_to_space(self.activation(self.conv(padded)), self.strides)
     return self.activation(tf.nn.depth_to_space(self.conv(padded), self.strides))
+
+  def _transposed(self, inputs: tf.Tensor) -> tf.Tensor:
+    """The same map as `conv2d_transpose`, before the activation."""
+    s, f = self.strides, self.filters
+    inputs = tf.cast(inputs, self.compute_dtype)
+    depth = inputs.shape[-1]
+    # Sub-pixel kernel [tap_r, tap_c, C, phase_r, phase_c, F] -> transposed kernel
+    # [row, col, F, C], row = phase_r + s (1 - tap_r) (the taps run backwards).
+    kernel = tf.reshape(tf.cast(self.conv.kernel, inputs.dtype), [2, 2, depth, s, s, f])
+    kernel = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 3, 1, 4, 5, 2])
+    kernel = tf.reshape(kernel, [2 * s, 2 * s, f, depth])
+    shape = tf.shape(inputs)
+    size = (inputs.shape[1] + 1) * s
+    outputs = tf.nn.conv2d_transpose(inputs, kernel, [shape[0], size, size, f], s,
+                                     'VALID')
+    # The per-phase bias as an s x s tile repeated over the output.
+    bias = tf.nn.depth_to_space(
+        tf.reshape(tf.cast(self.conv.bias, inputs.dtype), [1, 1, 1, s * s * f]), s)
+    return outputs + tf.tile(bias, [1, inputs.shape[1] + 1, inputs.shape[2] + 1, 1])
 
 
 # ConvToOneChannel's two forms of the same map.
