@@ -100,6 +100,15 @@ def test_mask_quality_scores_a_mask_per_game_and_per_kind_of_object(tmp_path):
   assert (tmp_path / 'mask_overlay_Sprites.png').stat().st_size > 1000
 
 
+def test_mask_quality_on_games_without_ground_truth_fails_in_one_line(tmp_path):
+  result = _launch('--experiment=mask_quality', '--checkpoint=export/universal_mask',
+                   '--games=JourneyEscape', f'--output={tmp_path}')
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines()[-1] == (
+      'saarl_tf: no ground truth for any of --games=JourneyEscape; OCAtari (the eval '
+      'extra) reads most Atari games, and Sprites')
+
+
 def _a2c_args(root, *extra):
   return ['--experiment=a2c', '--games=Sprites', '--variant=baseline', '--num_envs=2',
           '--summary_every=5', '--checkpoint_every=100000', '--eval_every=0',
