@@ -201,7 +201,7 @@ class SubPixelConvTranspose(tf.keras.layers.Layer):
     super().build(input_shape)
 
   def call(self, inputs: tf.Tensor) -> tf.Tensor:
-    """[B, n, n, C] -> [B, (n - 1) s + 2s, same, filters], in the compute dtype."""
+    """[B, H, W, C] -> [B, (H + 1) s, (W + 1) s, filters], in the compute dtype."""
     if self.form == TRANSPOSED_FORM:
       return self.activation(self._transposed(inputs))
     padded = tf.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]])
@@ -212,21 +212,19 @@ class SubPixelConvTranspose(tf.keras.layers.Layer):
   def _transposed(self, inputs: tf.Tensor) -> tf.Tensor:
     """The same map as `conv2d_transpose`, before the activation."""
     s, f = self.strides, self.filters
-    inputs = tf.cast(inputs, self.compute_dtype)
-    depth = inputs.shape[-1]
+    _, height, width, depth = inputs.shape
     # Sub-pixel kernel [tap_r, tap_c, C, phase_r, phase_c, F] -> transposed kernel
     # [row, col, F, C], row = phase_r + s (1 - tap_r) (the taps run backwards).
     kernel = tf.reshape(tf.cast(self.conv.kernel, inputs.dtype), [2, 2, depth, s, s, f])
     kernel = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 3, 1, 4, 5, 2])
     kernel = tf.reshape(kernel, [2 * s, 2 * s, f, depth])
-    shape = tf.shape(inputs)
-    size = (inputs.shape[1] + 1) * s
-    outputs = tf.nn.conv2d_transpose(inputs, kernel, [shape[0], size, size, f], s,
-                                     'VALID')
+    outputs = tf.nn.conv2d_transpose(
+        inputs, kernel, [tf.shape(inputs)[0], (height + 1) * s, (width + 1) * s, f], s,
+        'VALID')
     # The per-phase bias as an s x s tile repeated over the output.
     bias = tf.nn.depth_to_space(
         tf.reshape(tf.cast(self.conv.bias, inputs.dtype), [1, 1, 1, s * s * f]), s)
-    return outputs + tf.tile(bias, [1, inputs.shape[1] + 1, inputs.shape[2] + 1, 1])
+    return outputs + tf.tile(bias, [1, height + 1, width + 1, 1])
 
 
 # ConvToOneChannel's two forms of the same map.
