@@ -102,8 +102,9 @@ _RAY_ADDRESS = flags.DEFINE_string(
     'ray_address', None, "ray: none starts Ray on this machine; 'auto' or "
     "'ray://host:port' joins a running cluster (ray start --head).")
 _CPUS_PER_RUN = flags.DEFINE_float(
-    'cpus_per_run', 2, 'ray: CPUs each run asks for (its 16 envs and its learner '
-    "keep about 2 busy); TensorFlow's thread pools are sized to it.", lower_bound=0.01)
+    'cpus_per_run', 2, 'ray: CPUs each run asks for (a run alone keeps about 2 '
+    'busy; 1 finishes a protocol sooner where runs outnumber the cores); '
+    "TensorFlow's thread pools are sized to it.", lower_bound=0.01)
 _GPUS_PER_RUN = flags.DEFINE_float(
     'gpus_per_run', 0, 'ray: GPUs each run asks for; fractions share a GPU.',
     lower_bound=0)

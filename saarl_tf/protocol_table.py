@@ -38,8 +38,18 @@ PROTOCOLS = {
 PROTOCOL_NAMES = tuple(PROTOCOLS)
 
 # What a protocol's plan estimates its duration from before any run has measured its
-# own speed: agent steps/s of one run alone on 2 cores (Atari; README, Benchmark),
-# and mask pre-training updates/s.
+# own speed (Atari; README, Benchmark): agent steps/s of one run alone on 2 cores, of
+# one run with one CPU beside another such run, and mask pre-training updates/s.
 PLANNING_AGENT_STEPS_PER_S = {config_lib.BASELINE: 1400, config_lib.JOINT: 800,
                               config_lib.FROZEN: 1300}
+PLANNING_ONE_CPU_AGENT_STEPS_PER_S = {config_lib.BASELINE: 950, config_lib.JOINT: 450,
+                                      config_lib.FROZEN: 880}
 PLANNING_MASK_UPDATES_PER_S = 15
+
+
+def planning_rate(variant: str, cpus: float) -> float:
+  """Agent steps/s to plan a run of `variant` with `cpus` CPUs: a run keeps about 2
+  busy, so more do not count; with less than one it shares a core."""
+  if cpus >= 2:
+    return PLANNING_AGENT_STEPS_PER_S[variant]
+  return PLANNING_ONE_CPU_AGENT_STEPS_PER_S[variant] * min(cpus, 1.0)

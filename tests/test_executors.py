@@ -103,16 +103,19 @@ def test_an_unknown_executor_is_refused_in_one_line():
 
 @pytest.mark.slow
 def test_ray_tasks_size_tensorflows_threads_to_their_cpus():
-  """A task asking for 1 CPU runs with one intra-op thread, in a process of its own."""
+  """A task asking for 1 CPU runs with one intra-op thread, in a process of its own;
+  2 CPUs hold two such runs at once."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   executor = executors.RayExecutor(cpus_per_run=1, num_cpus=2)
   try:
+    capacity = executor.capacity()
     threads = executor.gather(
         [executor.submit(tf.config.threading.get_intra_op_parallelism_threads)
          for _ in range(2)])
     pids = executor.gather([executor.submit(os.getpid) for _ in range(3)])
   finally:
     executor.close()
+  assert capacity == executors.Capacity(runs_at_once=2, cpus_per_run=1)
   assert threads == [1, 1]
   assert len(set(pids)) == 3 and os.getpid() not in pids
   assert not ray.is_initialized()

@@ -11,8 +11,11 @@ import time
 
 import pytest
 
+from saarl_tf import config as config_lib
 from saarl_tf import export
 from saarl_tf import protocol_table
+from saarl_tf.experiments import executors
+from saarl_tf.experiments import protocols
 from saarl_tf.experiments import report
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -22,6 +25,54 @@ def _launch(*args, **kwargs):
   return subprocess.Popen([sys.executable, '-m', 'saarl_tf.launch', *args],
                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, **kwargs)
+
+
+def _run_hours(variant, cpus, frames=40_000_000, frames_per_step=4):
+  return frames / frames_per_step / protocol_table.planning_rate(variant, cpus) / 3600
+
+
+def test_runs_side_by_side_with_one_cpu_each_finish_a_grid_sooner_in_the_estimate():
+  todo = [('Carnival', config_lib.BASELINE, seed) for seed in range(4)]
+  one_after_another = protocols.estimate_hours(40_000_000, todo,
+                                               executors.Capacity(1, 2.0))
+  side_by_side = protocols.estimate_hours(40_000_000, todo, executors.Capacity(2, 1.0))
+  assert one_after_another == pytest.approx(4 * _run_hours(config_lib.BASELINE, 2))
+  assert side_by_side == pytest.approx(2 * _run_hours(config_lib.BASELINE, 1))
+  assert side_by_side < one_after_another
+
+
+def test_a_frozen_run_starts_after_the_mask_in_the_estimate():
+  todo = [('Carnival', config_lib.FROZEN, 0), ('Carnival', config_lib.BASELINE, 0)]
+  hours = protocols.estimate_hours(40_000_000, todo, executors.Capacity(2, 1.0),
+                                   mask_hours=5.0)
+  # The baseline run takes the slot the mask frees; the frozen one starts at 5 h.
+  assert hours == pytest.approx(5.0 + _run_hours(config_lib.FROZEN, 1))
+
+
+def test_a_runs_eta_of_all_runs_counts_the_runs_its_slot_will_take():
+  # One after another: every later run; the first of 20 two at a time: 9 of the 18.
+  assert protocols.runs_after(19, 1) == 19
+  assert [protocols.runs_after(later, 2) for later in (19, 18, 17, 2, 1, 0)] == [
+      9, 9, 8, 1, 0, 0]
+
+
+def test_the_local_plan_says_how_runs_one_cpu_each_would_finish_sooner(tmp_path,
+                                                                      monkeypatch):
+  monkeypatch.setattr(executors, 'machine_cpus', lambda: 2)
+  protocol = protocol_table.PROTOCOLS['transfer']
+  runs = [(game, variant, seed) for game in protocol.games
+          for variant in protocol.variants for seed in range(5)]
+  a2c = config_lib.replace(config_lib.A2CConfig(), total_frames=40_000_000)
+  local = protocols.plan(protocol, str(tmp_path), a2c, config_lib.PretrainConfig(),
+                         runs, runs, 'local', executors.Capacity(1, 2.0))
+  on_ray = protocols.plan(protocol, str(tmp_path), a2c, config_lib.PretrainConfig(),
+                          runs, runs, 'ray', executors.Capacity(2, 1.0))
+  assert local[2].startswith('  estimate: 1.7 days on 2 CPUs one run after another')
+  assert local[3] == ('  faster here: --executor=ray --cpus_per_run=1 runs 2 at once '
+                      'with one CPU each, about 1.3 days')
+  assert on_ray[2].startswith('  estimate: 1.3 days with 2 runs at once, 1 CPU each '
+                              '(ray executor; Atari at baseline 950, frozen 880 ')
+  assert len(on_ray) == 3
 
 
 @pytest.mark.slow

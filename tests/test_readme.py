@@ -74,7 +74,7 @@ def test_the_main_job_says_its_plan_and_estimate_before_any_work(tmp_path):
       f'40,000,000 frames each, into {tmp_path}/transfer; 0 finished, 20 to run')
   assert lines[1].strip() == ('mask: to pre-train on JourneyEscape (16 x 2,500 '
                               'random-policy steps, 20,000 updates)')
-  assert re.match(r'  estimate: \d+\.\d days on 2 cores one run after another',
+  assert re.match(r'  estimate: \d+\.\d days on 2 CPUs one run after another',
                   lines[2])
   assert process.returncode == 130
   assert stderr.strip().splitlines()[-1].startswith('saarl_tf: stopped by SIGINT')

@@ -25,7 +25,9 @@ layout and trial names; tasks keep the run directories, resume logic and reports
 package already has.
 """
 
+import dataclasses
 import importlib.util
+import os
 from typing import Any, Callable, List, Optional, Sequence
 
 from saarl_tf import provenance
@@ -35,10 +37,27 @@ from saarl_tf.training import run_lease
 EXECUTORS = ('local', 'ray')
 
 
+@dataclasses.dataclass(frozen=True)
+class Capacity:
+  """How an executor's runs share the CPUs: `runs_at_once` side by side, each with
+  `cpus_per_run` of them."""
+  runs_at_once: int
+  cpus_per_run: float
+
+
+def machine_cpus() -> int:
+  """The CPUs this process may run on."""
+  return len(os.sched_getaffinity(0))
+
+
 class LocalExecutor:
   """Runs each submitted function at once, here; handles are the results."""
 
   name = 'local'
+
+  def capacity(self) -> Capacity:
+    """One run at a time, with every CPU of this machine."""
+    return Capacity(1, float(machine_cpus()))
 
   def submit(self, function: Callable[..., Any], *args) -> Any:
     return function(*args)
@@ -99,9 +118,18 @@ class RayExecutor:
                runtime_env={'env_vars': {
                    'PYTHONPATH': provenance.pythonpath_with_package()}}
                if address is None else None)
-    self._cpus = cpus_per_run
+    self._cpus, self._gpus = cpus_per_run, gpus_per_run
     self._task = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run,
                             max_retries=max_retries, max_calls=1)(_in_worker)
+
+  def capacity(self) -> Capacity:
+    """As many runs at once as the cluster's CPUs (and GPUs, if runs ask for them)
+    have room for."""
+    resources = self._ray.cluster_resources()
+    room = resources.get('CPU', 0) // self._cpus
+    if self._gpus:
+      room = min(room, resources.get('GPU', 0) // self._gpus)
+    return Capacity(max(1, int(room)), self._cpus)
 
   def submit(self, function: Callable[..., Any], *args):
     return self._task.remote(self._cpus, function, *args)
@@ -112,6 +140,11 @@ class RayExecutor:
   def close(self):
     if self._started:
       self._ray.shutdown()
+
+
+def ray_installed() -> bool:
+  """Whether Ray (the `cluster` extra) can be imported."""
+  return importlib.util.find_spec('ray') is not None
 
 
 def make_executor(name: str, address: Optional[str] = None, cpus_per_run: float = 2,
@@ -125,7 +158,7 @@ def make_executor(name: str, address: Optional[str] = None, cpus_per_run: float 
   if name == 'local':
     return LocalExecutor()
   if name == 'ray':
-    if importlib.util.find_spec('ray') is None:
+    if not ray_installed():
       raise ImportError('--executor=ray needs Ray, which is not installed: '
                         'pip install -e ".[cluster]"')
     return RayExecutor(address, cpus_per_run, gpus_per_run, max_retries)

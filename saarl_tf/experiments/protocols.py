@@ -121,8 +121,9 @@ def run_protocol(protocol: protocol_table.Protocol,
           for seed in seeds]
   todo = [run for run in runs if not run_layout.is_finished(
       run_layout.run_dir(root_dir, *run), a2c.total_frames)]
-  print('\n'.join(plan(protocol, root_dir, a2c, pretrain, runs, todo, executor.name)),
-        flush=True)
+  capacity = executor.capacity()
+  print('\n'.join(plan(protocol, root_dir, a2c, pretrain, runs, todo, executor.name,
+                       capacity)), flush=True)
   mask = None
   if config_lib.FROZEN in protocol.variants:
     mask = executor.submit(prepare_mask, protocol, root_dir, pretrain, export_root,
@@ -132,8 +133,8 @@ def run_protocol(protocol: protocol_table.Protocol,
     directory = run_layout.run_dir(root_dir, game, variant, seed)
     config = dataclasses.replace(a2c, game=game, variant=variant, seed=seed,
                                  mask_checkpoint=None)
-    position = stopping.RunPosition(index + 1, len(todo), a2c.total_frames * (
-        len(todo) - index - 1))
+    position = stopping.RunPosition(index + 1, len(todo), a2c.total_frames * runs_after(
+        len(todo) - index - 1, capacity.runs_at_once))
     logging.info('Running %s, run %d of %d (%s executor)', directory, index + 1,
                  len(todo), executor.name)
     handles.append(executor.submit(run_one, config, directory,
@@ -144,34 +145,73 @@ def run_protocol(protocol: protocol_table.Protocol,
 
 
 def plan(protocol: protocol_table.Protocol, root_dir: str, a2c: config_lib.A2CConfig,
-         pretrain: config_lib.PretrainConfig, runs, todo, executor: str) -> List[str]:
+         pretrain: config_lib.PretrainConfig, runs, todo, executor_name: str,
+         capacity: executors.Capacity) -> List[str]:
   """What the protocol will do, in a few lines: its runs (and which are done), the
   frames of each, the output folder, the mask, and how long it takes at
-  `protocol_table`'s planning rates, one run after another."""
-  rates = protocol_table.PLANNING_AGENT_STEPS_PER_S
-  hours = sum(a2c.total_frames / envs.environment_class(game).frames_per_step
-              / (rates[variant] * 3600) for game, variant, _ in todo)
+  `protocol_table`'s planning rates with the executor's `capacity`; run locally on a
+  machine where one CPU per run would finish sooner, how."""
   games = ', '.join(dict.fromkeys(game for game, _, _ in runs))
   seeds = ','.join(str(seed) for seed in dict.fromkeys(seed for _, _, seed in runs))
   lines = [f'{protocol.name}: {len(runs)} runs ({games} x '
            f'{", ".join(protocol.variants)} x seeds {seeds}), '
            f'{a2c.total_frames:,} frames each, into {root_dir}; '
            f'{len(runs) - len(todo)} finished, {len(todo)} to run']
+  mask_hours = 0.0
   if config_lib.FROZEN in protocol.variants:
     if run_layout.mask_is_trained(run_layout.mask_run_dir(root_dir)):
       lines.append('  mask: pre-trained already')
     else:
-      hours += pretrain.train_steps / protocol_table.PLANNING_MASK_UPDATES_PER_S / 3600
+      mask_hours = (pretrain.train_steps / protocol_table.PLANNING_MASK_UPDATES_PER_S
+                    / 3600)
       lines.append(f'  mask: to pre-train on {", ".join(protocol.mask_games)} '
                    f'({pretrain.num_envs} x {pretrain.collect_steps:,} random-policy '
                    f'steps, {pretrain.train_steps:,} updates)')
-  lines.append(f'  estimate: {stopping.duration(hours * 3600)} on 2 cores one run '
-               f'after another ({executor} executor; Atari at '
-               + ', '.join(f'{variant} {rates[variant]:,}'
-                           for variant in protocol.variants)
-               + ' agent steps/s); --seeds, --games and --total_frames make it '
-               'smaller, --executor=ray spreads it over cores or a cluster')
+  hours = estimate_hours(a2c.total_frames, todo, capacity, mask_hours)
+  cpus = f'{capacity.cpus_per_run:g} CPU{"" if capacity.cpus_per_run == 1 else "s"}'
+  where = (f'on {cpus} one run after another' if capacity.runs_at_once == 1 else
+           f'with {capacity.runs_at_once} runs at once, {cpus} each')
+  rates = ', '.join(
+      f'{variant} {protocol_table.planning_rate(variant, capacity.cpus_per_run):,.0f}'
+      for variant in protocol.variants)
+  lines.append(f'  estimate: {stopping.duration(hours * 3600)} {where} '
+               f'({executor_name} executor; Atari at {rates} agent steps/s); --seeds, '
+               '--games and --total_frames make it smaller, --executor=ray spreads it '
+               'over cores or a cluster')
+  machine = executors.machine_cpus()
+  if executor_name == 'local' and machine >= 2 and len(todo) >= 2:
+    side_by_side = estimate_hours(a2c.total_frames, todo,
+                                  executors.Capacity(machine, 1.0), mask_hours)
+    if side_by_side < 0.9 * hours:
+      lines.append(
+          '  faster here: --executor=ray --cpus_per_run=1 runs '
+          f'{min(machine, len(todo))} at once with one CPU each, about '
+          f'{stopping.duration(side_by_side * 3600)}'
+          + ('' if executors.ray_installed() else ' (pip install -e ".[cluster]")'))
   return lines
+
+
+def runs_after(later: int, runs_at_once: int) -> int:
+  """How many of the `later` runs still to start after a run will run, one after
+  another, in its slot once it ends (the `runs_at_once - 1` next ones start in the
+  slots the runs before it free): what its progress line's ETA of all runs adds."""
+  return -(-max(0, later - runs_at_once + 1) // runs_at_once)
+
+
+def estimate_hours(total_frames: int, todo, capacity: executors.Capacity,
+                   mask_hours: float = 0.0) -> float:
+  """Hours until the last of `todo`'s (game, variant, seed) runs ends at the planning
+  rates: the mask pre-training (`mask_hours`) first, then each run in order on the
+  first of `capacity.runs_at_once` slots to be free, a frozen run not before the
+  mask is ready."""
+  free = [mask_hours] + [0.0] * (capacity.runs_at_once - 1)
+  for game, variant, _ in todo:
+    rate = protocol_table.planning_rate(variant, capacity.cpus_per_run)
+    hours = total_frames / envs.environment_class(game).frames_per_step / rate / 3600
+    slot = free.index(min(free))
+    start = max(free[slot], mask_hours if variant == config_lib.FROZEN else 0.0)
+    free[slot] = start + hours
+  return max(free)
 
 
 def mask_checkpoint_dir(root_dir: str) -> str:
