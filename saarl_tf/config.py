@@ -294,8 +294,8 @@ class A2CConfig(Validated):
   env_groups: int = setting(
       1, 'Atari: groups of envs stepped apart, so that the network acts for one '
       'while the emulator steps another (the same algorithm). 1 steps all together, '
-      'the faster on 2 cores, where both already use every core (README, '
-      'Benchmark). Must divide --num_envs.', lower=1)
+      'the faster on 2 cores, where both already use every core '
+      '(docs/BENCHMARK.md). Must divide --num_envs.', lower=1)
   total_frames: int = setting(40_000_000, 'Emulator frames per run (4 per agent step '
                               'on Atari; the paper: 1e7 agent steps).', lower=1)
   mask_checkpoint: Optional[str] = _mask_checkpoint()

@@ -2,7 +2,7 @@
 
 Both are process-wide and fixed once TensorFlow has run its first op, so the entry
 points (`launch`, `bench`, a Ray task) set them first; neither changes what a run
-computes beyond float rounding (README, Benchmark, has the measurements).
+computes beyond float rounding (docs/BENCHMARK.md has the measurements).
 
 * oneDNN: TensorFlow 2.15 turns its oneDNN CPU kernels on by itself only on CPUs with
   AVX-512; on AVX2-only CPUs they are off unless `TF_ENABLE_ONEDNN_OPTS=1`, and on

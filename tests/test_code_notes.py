@@ -1,6 +1,6 @@
 """Comments and docstrings in saarl_tf/ say why, not what was measured when: no dates,
-timings, speed-ups or machine names (they belong in docs/ARCHITECTURE.md, README's
-Benchmark or results/)."""
+timings, speed-ups or machine names (they belong in docs/ARCHITECTURE.md,
+docs/BENCHMARK.md, README's Benchmark or results/)."""
 
 import ast
 import io

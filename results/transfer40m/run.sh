@@ -10,7 +10,7 @@
 # keep.sh carried in results/transfer40m/carried and runs/ lacks (a new machine) is
 # copied back first and resumes from its checkpoint.
 # Each chain runs on a core of its own (taskset; its TensorFlow and emulator threads
-# share it), which two unpinned runs crowd (README, Benchmark: "Two runs on 2 cores").
+# share it), which two unpinned runs crowd (docs/BENCHMARK.md, "Two runs on 2 cores").
 # The runs compute the same, float rounding aside; PIN=0 turns it off.
 # Stop: kill -TERM $(cat runs/logs/*40m_*.pid) (a checkpoint is written first).
 set -u

@@ -4,7 +4,7 @@
   mixed_bfloat16  convolutions and dense layers compute in bfloat16; variables, the
                   optimizers' slots, logits, values, masks and losses stay float32, so
                   checkpoints are the same either way. Faster where the CPU
-                  computes bfloat16 natively (README, Benchmark); elsewhere it is
+                  computes bfloat16 natively (docs/BENCHMARK.md); elsewhere it is
                   emulated and slower.
   auto            mixed_bfloat16 where the hardware computes bfloat16 natively
                   (x86 AVX512-BF16 or AMX that oneDNN may use, or a GPU of compute
