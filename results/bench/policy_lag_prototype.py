@@ -12,7 +12,6 @@ could give at best. Rounds of 100 updates alternate with today's loop, in one pr
 Run it from the repository's root, with the package installed (`pip install -e .`).
 """
 
-import os
 import queue
 import sys
 import tempfile
@@ -22,22 +21,18 @@ import time
 from saarl_tf import runtime
 
 runtime.set_threads()
-import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+# pylint: disable=g-import-not-at-top,wrong-import-position,protected-access
+import tensorflow as tf
 
-from saarl_tf import bench  # pylint: disable=g-import-not-at-top,wrong-import-position
-from saarl_tf.agents import a2c  # pylint: disable=g-import-not-at-top,wrong-import-position
-from saarl_tf.training import a2c_training, rollout  # pylint: disable=g-import-not-at-top,wrong-import-position
+from saarl_tf import bench
+from saarl_tf.agents import a2c
+from saarl_tf.training import a2c_training, rollout
 
 UPDATES_PER_ROUND = 100
 
 
-def cores_busy(before: os.times_result, wall: float) -> float:
-  after = os.times()
-  return (after.user + after.system - before.user - before.system) / wall
-
-
 def main(variant: str, rounds: int):
-  run, config = bench._training_run(  # pylint: disable=protected-access
+  run, config = bench._training_run(
       tempfile.mkdtemp(), 'Breakout', variant, 16, 'mixed_bfloat16', 0)
   steps_per_update = config.num_envs * config.rollout_steps
   learner_net = run.network
@@ -51,7 +46,7 @@ def main(variant: str, rounds: int):
                                  actor_net)
   driver = rollout.RolloutDriver(run.env, policy, config.rollout_steps, seed=0)
   collect = tf.function(driver.run)
-  learn = tf.function(lambda experience: run.agent._train(experience).loss)  # pylint: disable=protected-access
+  learn = tf.function(lambda experience: run.agent._train(experience).loss)
 
   @tf.function
   def copy_weights():
@@ -60,10 +55,11 @@ def main(variant: str, rounds: int):
       actor_variable.assign(learner_variable)
 
   def today_round() -> float:
-    start, before = time.perf_counter(), os.times()
-    run.run(int(run.train_step.numpy()) + UPDATES_PER_ROUND)
+    start = time.perf_counter()
+    _, busy = bench._cores_busy(
+        lambda: run.run(int(run.train_step.numpy()) + UPDATES_PER_ROUND))
     wall = time.perf_counter() - start
-    print(f'  today: {cores_busy(before, wall):.2f} cores busy')
+    print(f'  today: {busy:.2f} cores busy')
     return UPDATES_PER_ROUND * steps_per_update / wall
 
   def lag_round(time_step):
@@ -81,22 +77,28 @@ def main(variant: str, rounds: int):
         actor_seconds[0] += time.perf_counter() - start
         rollouts.put(experience)
 
-    thread = threading.Thread(target=actor)
+    def learner() -> float:
+      experience, seconds = first, 0.0
+      for _ in range(UPDATES_PER_ROUND):
+        began = time.perf_counter()
+        learn(experience)
+        seconds += time.perf_counter() - began
+        fresh_weights.set()
+        experience = rollouts.get()
+      return seconds
+
+    # A daemon, so that Ctrl-C in the learner does not wait on an actor blocked in put.
+    thread = threading.Thread(target=actor, daemon=True)
     thread.start()
-    experience = rollouts.get()
-    start, before, learn_seconds = time.perf_counter(), os.times(), 0.0
-    for _ in range(UPDATES_PER_ROUND):
-      began = time.perf_counter()
-      learn(experience)
-      learn_seconds += time.perf_counter() - began
-      fresh_weights.set()
-      experience = rollouts.get()
+    first = rollouts.get()   # the first rollout overlaps nothing: not timed
+    start = time.perf_counter()
+    learn_seconds, busy = bench._cores_busy(learner)
     wall = time.perf_counter() - start
     thread.join()
     print(f'  lag: an update {learn_seconds / UPDATES_PER_ROUND * 1e3:.1f} ms, a '
           f'rollout {actor_seconds[0] / (UPDATES_PER_ROUND + 1) * 1e3:.1f} ms, wall '
           f'{wall / UPDATES_PER_ROUND * 1e3:.1f} ms per update, '
-          f'{cores_busy(before, wall):.2f} cores busy')
+          f'{busy:.2f} cores busy')
     return UPDATES_PER_ROUND * steps_per_update / wall, time_step
 
   copy_weights()
